@@ -1,0 +1,295 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vsnd-wavcheck: assertions on a recorded audio file, for the integration
+ * tests. Exit 0 when every requested check holds, 1 otherwise (with the
+ * reason on stderr), 2 on usage errors.
+ *
+ *   --rate HZ / --channels N     the file's header must say so
+ *   --tones                      the non-silent span carries the TONES signal
+ *                                of vsnd-tone: channel c at 440*(c+2)/2 Hz
+ *                                (measured by zero crossings, within 1 %),
+ *                                with no silent gap inside the span
+ *   --expect-frames N            the non-silent span is N frames long ...
+ *   --tolerance F                ... within F frames (default 0)
+ *   --max-gap F                  longest run of all-channel silence allowed
+ *                                inside the span (default 2 frames)
+ *   --same-as REF                samples equal REF's exactly (after trimming
+ *                                leading/trailing silence with --trim)
+ *   --counter                    every sample of frame n holds n (vsnd-tone
+ *                                --signal counter, s16/s32): counts lost and
+ *                                repeated frames, which must be 0
+ *   --threshold X                silence threshold (default 0.01 of full scale)
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sndfile.h>
+
+#include "vsnd/audio-signal.h"
+
+struct audio {
+	SF_INFO info;
+	double *d;  /* normalised samples */
+	int32_t *i; /* left-justified integer samples (sf_readf_int) */
+	sf_count_t frames;
+};
+
+static int load(const char *path, struct audio *a)
+{
+	memset(a, 0, sizeof(*a));
+	SNDFILE *f = sf_open(path, SFM_READ, &a->info);
+	if (!f) {
+		fprintf(stderr, "cannot read %s: %s\n", path, sf_strerror(NULL));
+		return -1;
+	}
+	size_t n = (size_t)a->info.frames * (size_t)a->info.channels;
+	a->d = calloc(n + 1, sizeof(double));
+	a->i = calloc(n + 1, sizeof(int32_t));
+	if (!a->d || !a->i) {
+		sf_close(f);
+		return -1;
+	}
+	a->frames = sf_readf_double(f, a->d, a->info.frames);
+	sf_seek(f, 0, SEEK_SET);
+	/* Float files: compare the bit patterns of the floats, not a rounded int. */
+	if ((a->info.format & SF_FORMAT_SUBMASK) == SF_FORMAT_FLOAT) {
+		float *tmp = calloc(n + 1, sizeof(float));
+		sf_readf_float(f, tmp, a->info.frames);
+		memcpy(a->i, tmp, n * sizeof(float));
+		free(tmp);
+	} else {
+		sf_readf_int(f, a->i, a->info.frames);
+	}
+	sf_close(f);
+	return 0;
+}
+
+static bool frame_silent(const struct audio *a, sf_count_t fr, double thr)
+{
+	for (int c = 0; c < a->info.channels; c++)
+		if (fabs(a->d[fr * a->info.channels + c]) > thr)
+			return false;
+	return true;
+}
+
+static void span(const struct audio *a, double thr, sf_count_t *first, sf_count_t *last)
+{
+	*first = 0;
+	while (*first < a->frames && frame_silent(a, *first, thr))
+		(*first)++;
+	*last = a->frames - 1;
+	while (*last >= *first && frame_silent(a, *last, thr))
+		(*last)--;
+}
+
+static int check_tones(const struct audio *a, sf_count_t first, sf_count_t last, double thr,
+		       long max_gap)
+{
+	int bad = 0;
+	sf_count_t len = last - first + 1;
+	if (len < a->info.samplerate / 10) {
+		fprintf(stderr, "tones: signal span of %lld frames is too short to measure\n",
+			(long long)len);
+		return 1;
+	}
+	for (int c = 0; c < a->info.channels; c++) {
+		/* Count rising zero crossings between the first and the last one:
+		 * whole cycles over their exact duration give the frequency. */
+		sf_count_t fc = -1, lc = -1;
+		long crossings = 0;
+		for (sf_count_t k = first + 1; k <= last; k++) {
+			double p = a->d[(k - 1) * a->info.channels + c], q = a->d[k * a->info.channels + c];
+			if (p < 0 && q >= 0) {
+				if (fc < 0)
+					fc = k;
+				lc = k;
+				crossings++;
+			}
+		}
+		double want = vsnd_audio_signal_tone_hz((uint32_t)c);
+		double hz = crossings > 1 ? (crossings - 1) * (double)a->info.samplerate / (double)(lc - fc) : 0;
+		printf("channel %d: %.2f Hz (expected %.2f)\n", c, hz, want);
+		if (fabs(hz - want) > want * 0.01) {
+			fprintf(stderr, "tones: channel %d is at %.2f Hz, expected %.2f Hz\n", c, hz, want);
+			bad = 1;
+		}
+	}
+	long run = 0, worst = 0;
+	sf_count_t worst_at = 0;
+	for (sf_count_t k = first; k <= last; k++) {
+		if (frame_silent(a, k, thr / 10)) {
+			if (++run > worst) {
+				worst = run;
+				worst_at = k - run + 1;
+			}
+		} else {
+			run = 0;
+		}
+	}
+	printf("longest silent run inside the signal: %ld frames\n", worst);
+	if (worst > max_gap) {
+		fprintf(stderr, "tones: gap of %ld silent frames at frame %lld (allowed %ld)\n", worst,
+			(long long)worst_at, max_gap);
+		bad = 1;
+	}
+	return bad;
+}
+
+static int check_same(const struct audio *a, const struct audio *ref, bool trim, double thr)
+{
+	sf_count_t a0 = 0, a1 = a->frames - 1, r0 = 0, r1 = ref->frames - 1;
+	if (a->info.channels != ref->info.channels) {
+		fprintf(stderr, "same-as: %d channels vs %d in the reference\n", a->info.channels,
+			ref->info.channels);
+		return 1;
+	}
+	if (trim) {
+		span(a, thr, &a0, &a1);
+		span(ref, thr, &r0, &r1);
+	}
+	sf_count_t na = a1 - a0 + 1, nr = r1 - r0 + 1;
+	int ch = a->info.channels;
+	sf_count_t n = na < nr ? na : nr;
+	for (sf_count_t k = 0; k < n; k++)
+		for (int c = 0; c < ch; c++)
+			if (a->i[(a0 + k) * ch + c] != ref->i[(r0 + k) * ch + c]) {
+				fprintf(stderr, "same-as: frame %lld channel %d differs (0x%08x vs 0x%08x)\n",
+					(long long)k, c, (unsigned)a->i[(a0 + k) * ch + c],
+					(unsigned)ref->i[(r0 + k) * ch + c]);
+				return 1;
+			}
+	printf("same-as: %lld frames compared, reference has %lld\n", (long long)na, (long long)nr);
+	if (na != nr) {
+		fprintf(stderr, "same-as: %lld frames vs %lld in the reference\n", (long long)na,
+			(long long)nr);
+		return 1;
+	}
+	return 0;
+}
+
+/* Counter signal: sample value (as an int of the file's width) == frame index mod 2^bits. */
+static int check_counter(const struct audio *a, sf_count_t first)
+{
+	int sub = a->info.format & SF_FORMAT_SUBMASK;
+	int shift = sub == SF_FORMAT_PCM_16 ? 16 : sub == SF_FORMAT_PCM_32 ? 0 : -1;
+	if (shift < 0) {
+		fprintf(stderr, "counter: only 16- and 32-bit PCM files are supported\n");
+		return 1;
+	}
+	uint32_t mask = shift ? 0xffff : 0x7fffffff;
+	long lost = 0, repeated = 0, bad_ch = 0;
+	int ch = a->info.channels;
+	uint32_t expect = (uint32_t)a->i[first * ch] >> shift & mask;
+	for (sf_count_t k = first; k < a->frames; k++) {
+		uint32_t v = ((uint32_t)a->i[k * ch] >> shift) & mask;
+		for (int c = 1; c < ch; c++)
+			if ((((uint32_t)a->i[k * ch + c] >> shift) & mask) != v)
+				bad_ch++;
+		if (v == expect) {
+			expect = (expect + 1) & mask;
+		} else if (((v - expect) & mask) < mask / 2) {
+			lost += (long)((v - expect) & mask);
+			expect = (v + 1) & mask;
+		} else {
+			repeated += (long)((expect - v) & mask);
+			expect = (v + 1) & mask;
+		}
+	}
+	printf("counter: %ld frames lost, %ld repeated, %ld inconsistent samples\n", lost,
+	       repeated, bad_ch);
+	return lost || repeated || bad_ch;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "rate", required_argument, NULL, 'r' },
+		{ "channels", required_argument, NULL, 'c' },
+		{ "tones", no_argument, NULL, 't' },
+		{ "expect-frames", required_argument, NULL, 'n' },
+		{ "tolerance", required_argument, NULL, 'T' },
+		{ "max-gap", required_argument, NULL, 'g' },
+		{ "same-as", required_argument, NULL, 's' },
+		{ "trim", no_argument, NULL, 'm' },
+		{ "counter", no_argument, NULL, 'k' },
+		{ "threshold", required_argument, NULL, 'x' },
+		{ 0 },
+	};
+	long rate = 0, channels = 0, expect = -1, tolerance = 0, max_gap = 2;
+	const char *ref_path = NULL;
+	bool tones = false, trim = false, counter = false;
+	double thr = 0.01;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'r': rate = atol(optarg); break;
+		case 'c': channels = atol(optarg); break;
+		case 't': tones = true; break;
+		case 'n': expect = atol(optarg); break;
+		case 'T': tolerance = atol(optarg); break;
+		case 'g': max_gap = atol(optarg); break;
+		case 's': ref_path = optarg; break;
+		case 'm': trim = true; break;
+		case 'k': counter = true; break;
+		case 'x': thr = atof(optarg); break;
+		default: return 2;
+		}
+	}
+	if (optind + 1 != argc) {
+		fprintf(stderr, "usage: vsnd-wavcheck [checks] FILE\n");
+		return 2;
+	}
+
+	struct audio a;
+	if (load(argv[optind], &a) < 0)
+		return 1;
+	int bad = 0;
+	sf_count_t first, last;
+	span(&a, thr, &first, &last);
+	printf("%s: %d Hz, %d channels, %lld frames, signal from %lld to %lld (%lld frames)\n",
+	       argv[optind], a.info.samplerate, a.info.channels, (long long)a.frames,
+	       (long long)first, (long long)last, (long long)(last - first + 1));
+	if (rate && a.info.samplerate != rate) {
+		fprintf(stderr, "rate is %d, expected %ld\n", a.info.samplerate, rate);
+		bad = 1;
+	}
+	if (channels && a.info.channels != channels) {
+		fprintf(stderr, "%d channels, expected %ld\n", a.info.channels, channels);
+		bad = 1;
+	}
+	if (first >= a.frames) {
+		fprintf(stderr, "the file holds only silence\n");
+		return 1;
+	}
+	if (expect >= 0 && labs((long)(last - first + 1) - expect) > tolerance) {
+		fprintf(stderr, "signal is %lld frames long, expected %ld +- %ld\n",
+			(long long)(last - first + 1), expect, tolerance);
+		bad = 1;
+	}
+	if (tones)
+		bad |= check_tones(&a, first, last, thr, max_gap);
+	if (counter) {
+		/* The counter starts at 0, which looks like silence: start at the first non-zero frame. */
+		sf_count_t k = 0;
+		while (k < a.frames && a.i[k * a.info.channels] == 0)
+			k++;
+		bad |= check_counter(&a, k < a.frames ? k : 0);
+	}
+	if (ref_path) {
+		struct audio ref;
+		if (load(ref_path, &ref) < 0)
+			return 1;
+		bad |= check_same(&a, &ref, trim, thr);
+		free(ref.d);
+		free(ref.i);
+	}
+	free(a.d);
+	free(a.i);
+	printf("%s\n", bad ? "FAILED" : "OK");
+	return bad;
+}
