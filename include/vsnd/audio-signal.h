@@ -3,7 +3,7 @@
  * Test signals for the demo, the tests and the benchmarks.
  *
  *  TONES:   channel c carries a sine of vsnd_audio_signal_tone_hz(c) at half
- *           scale, phase-continuous across calls, so a lost or repeated
+ *           scale starting at phase pi/4, phase-continuous across calls, so a lost or repeated
  *           chunk shows as a phase jump and each channel is identifiable.
  *  COUNTER: every sample of frame n holds n (wrapped to the sample width,
  *           U8 as n & 0x7f offset by 0x80, FLOAT as (n mod 2^24) / 2^24),

@@ -159,7 +159,9 @@ void vsnd_audio_signal_fill(struct vsnd_audio_signal *g, void *dst, uint32_t fra
 				double hz = vsnd_audio_signal_tone_hz(c);
 				uint64_t period_num = (uint64_t)g->rate * 2;
 				uint64_t k = (g->pos * (uint64_t)(hz * 2)) % period_num;
-				double phase = 2.0 * M_PI * (double)k / (double)period_num;
+				/* +pi/4 so the first frame is not silent: the signal's
+				 * length is then measurable exactly. */
+				double phase = 2.0 * M_PI * (double)k / (double)period_num + M_PI / 4;
 				vsnd_audio_sample_store(g->format, p, 0.5 * sin(phase));
 			}
 		}

@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The wav and null backends in-process: bit-exact round trips for every
+ * format through the ring and the stream thread, end of input, pacing,
+ * states, and refusals of bad parameters.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <sndfile.h>
+
+#include "check.h"
+#include "vsnd/audio-signal.h"
+#include "vsnd/audio.h"
+#include "vsnd/clock.h"
+
+static char dir[] = "/tmp/vsnd-test-wav.XXXXXX";
+
+static struct vsnd_audio *open_wav(const char *out, const char *in, bool once, bool unpaced)
+{
+	struct vsnd_audio_opts o = { .backend = "wav", .wav_out = out, .wav_in = in,
+				     .wav_in_once = once, .no_pacing = unpaced, .vm_name = "test" };
+	struct vsnd_audio *a = vsnd_audio_new(&o);
+	CHECK(a != NULL);
+	CHECK_STR(vsnd_audio_backend_name(a), "wav");
+	return a;
+}
+
+static void wait_state(struct vsnd_audio_stream *s, enum vsnd_audio_state want)
+{
+	struct vsnd_audio_status st;
+	for (int i = 0; i < 500; i++) {
+		vsnd_audio_stream_get_status(s, &st);
+		if (st.state == want)
+			return;
+		struct pollfd pfd = { .fd = vsnd_audio_stream_fd(s), .events = POLLIN };
+		poll(&pfd, 1, 10);
+		vsnd_audio_stream_dispatch(s);
+	}
+	fprintf(stderr, "state is %s, expected %s\n", vsnd_audio_state_name(st.state),
+		vsnd_audio_state_name(want));
+	exit(1);
+}
+
+/* Play @frames of the counter signal, unpaced, in odd-sized chunks. */
+static void play(struct vsnd_audio *a, enum vsnd_audio_format f, uint32_t rate, uint32_t ch,
+		 uint32_t frames)
+{
+	struct vsnd_audio_params p;
+	vsnd_audio_params_init(&p, VSND_AUDIO_PLAYBACK, f, rate, ch, 256);
+	struct vsnd_audio_stream *s = vsnd_audio_stream_new(a, &p);
+	CHECK(s != NULL);
+	struct vsnd_audio_signal g;
+	CHECK_EQ(vsnd_audio_signal_init(&g, VSND_AUDIO_SIGNAL_TONES, f, rate, ch), 0);
+	uint32_t fb = vsnd_audio_stream_frame_bytes(s);
+	uint8_t *buf = malloc((size_t)333 * fb);
+	struct vsnd_ring *ring = vsnd_audio_stream_ring(s);
+	CHECK_EQ(vsnd_audio_stream_start(s), 0);
+	uint32_t done = 0;
+	while (done < frames) {
+		uint32_t n = frames - done < 333 ? frames - done : 333;
+		vsnd_audio_signal_fill(&g, buf, n);
+		uint32_t put = 0;
+		while (put < n) {
+			put += vsnd_ring_write(ring, buf + (size_t)put * fb, n - put);
+			vsnd_audio_stream_kick(s);
+			if (put < n) {
+				struct pollfd pfd = { .fd = vsnd_audio_stream_fd(s), .events = POLLIN };
+				poll(&pfd, 1, 100);
+				vsnd_audio_stream_dispatch(s);
+			}
+		}
+		done += n;
+	}
+	struct vsnd_audio_status st;
+	for (int i = 0; i < 1000; i++) {
+		vsnd_audio_stream_get_status(s, &st);
+		if (st.frames == frames)
+			break;
+		struct pollfd pfd = { .fd = vsnd_audio_stream_fd(s), .events = POLLIN };
+		poll(&pfd, 1, 10);
+		vsnd_audio_stream_dispatch(s);
+	}
+	CHECK_EQ(st.frames, frames);
+	CHECK_EQ(st.underrun_frames, 0); /* unpaced: a short ring is not an underrun */
+	vsnd_audio_stream_destroy(s);
+	free(buf);
+}
+
+/* Record @frames from the wav input and compare with the generator's output. */
+static void record_and_compare(struct vsnd_audio *a, enum vsnd_audio_format f, uint32_t rate,
+			       uint32_t ch, uint32_t frames, bool expect_end)
+{
+	struct vsnd_audio_params p;
+	vsnd_audio_params_init(&p, VSND_AUDIO_CAPTURE, f, rate, ch, 256);
+	struct vsnd_audio_stream *s = vsnd_audio_stream_new(a, &p);
+	CHECK(s != NULL);
+	uint32_t fb = vsnd_audio_stream_frame_bytes(s);
+	uint8_t *got = calloc(frames + 1024, fb), *want = calloc(frames + 1024, fb);
+	struct vsnd_audio_signal g;
+	CHECK_EQ(vsnd_audio_signal_init(&g, VSND_AUDIO_SIGNAL_TONES, f, rate, ch), 0);
+	vsnd_audio_signal_fill(&g, want, frames);
+	CHECK_EQ(vsnd_audio_stream_start(s), 0);
+	uint32_t n = 0;
+	struct vsnd_audio_status st;
+	for (int spins = 0; n < frames && spins < 10000; spins++) {
+		n += vsnd_ring_read(vsnd_audio_stream_ring(s), got + (size_t)n * fb, frames - n);
+		vsnd_audio_stream_kick(s);
+		vsnd_audio_stream_get_status(s, &st);
+		if (st.state == VSND_AUDIO_STATE_ENDED && vsnd_ring_readable(vsnd_audio_stream_ring(s)) == 0)
+			break;
+		struct pollfd pfd = { .fd = vsnd_audio_stream_fd(s), .events = POLLIN };
+		poll(&pfd, 1, 10);
+		vsnd_audio_stream_dispatch(s);
+	}
+	CHECK_EQ(n, frames);
+	CHECK(memcmp(got, want, (size_t)frames * fb) == 0);
+	if (expect_end) {
+		wait_state(s, VSND_AUDIO_STATE_ENDED);
+		CHECK_EQ(vsnd_ring_readable(vsnd_audio_stream_ring(s)), 0);
+		vsnd_audio_stream_get_status(s, &st);
+		CHECK_EQ(st.frames, frames); /* not a frame more than the file holds */
+	}
+	vsnd_audio_stream_destroy(s);
+	free(got);
+	free(want);
+}
+
+static void test_roundtrip_all_formats(void)
+{
+	static const struct { enum vsnd_audio_format f; uint32_t rate, ch; } cases[] = {
+		{ VSND_AUDIO_FORMAT_S16, 48000, 2 },   { VSND_AUDIO_FORMAT_U8, 8000, 1 },
+		{ VSND_AUDIO_FORMAT_S24, 96000, 6 },   { VSND_AUDIO_FORMAT_S24_3, 44100, 2 },
+		{ VSND_AUDIO_FORMAT_S32, 192000, 8 },  { VSND_AUDIO_FORMAT_FLOAT, 48000, 6 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char path[256];
+		snprintf(path, sizeof(path), "%s/rt-%zu.wav", dir, i);
+		struct vsnd_audio *a = open_wav(path, NULL, false, true);
+		play(a, cases[i].f, cases[i].rate, cases[i].ch, 10007);
+		vsnd_audio_destroy(a);
+
+		SF_INFO info = { 0 };
+		SNDFILE *f = sf_open(path, SFM_READ, &info);
+		CHECK(f != NULL);
+		CHECK_EQ(info.frames, 10007);
+		CHECK_EQ(info.samplerate, cases[i].rate);
+		CHECK_EQ(info.channels, cases[i].ch);
+		sf_close(f);
+
+		a = open_wav(NULL, path, true, true);
+		record_and_compare(a, cases[i].f, cases[i].rate, cases[i].ch, 10007, true);
+		vsnd_audio_destroy(a);
+		fprintf(stderr, "   %s %u Hz %u ch: bit-exact\n", vsnd_audio_format_name(cases[i].f),
+			cases[i].rate, cases[i].ch);
+	}
+}
+
+static void test_capture_loops(void)
+{
+	/* 10007 frames in the file; 25000 recorded = the file 2.5 times, seamless. */
+	char path[256];
+	snprintf(path, sizeof(path), "%s/rt-0.wav", dir);
+	struct vsnd_audio *a = open_wav(NULL, path, false, true);
+	struct vsnd_audio_params p;
+	vsnd_audio_params_init(&p, VSND_AUDIO_CAPTURE, VSND_AUDIO_FORMAT_S16, 48000, 2, 480);
+	struct vsnd_audio_stream *s = vsnd_audio_stream_new(a, &p);
+	CHECK(s != NULL);
+	int16_t *got = calloc(25000, 4), *want = calloc(10007, 4);
+	struct vsnd_audio_signal g;
+	vsnd_audio_signal_init(&g, VSND_AUDIO_SIGNAL_TONES, VSND_AUDIO_FORMAT_S16, 48000, 2);
+	vsnd_audio_signal_fill(&g, want, 10007);
+	CHECK_EQ(vsnd_audio_stream_start(s), 0);
+	uint32_t n = 0;
+	for (int spins = 0; n < 25000 && spins < 10000; spins++) {
+		n += vsnd_ring_read(vsnd_audio_stream_ring(s), got + 2 * n, 25000 - n);
+		vsnd_audio_stream_kick(s);
+		struct pollfd pfd = { .fd = vsnd_audio_stream_fd(s), .events = POLLIN };
+		poll(&pfd, 1, 10);
+		vsnd_audio_stream_dispatch(s);
+	}
+	CHECK_EQ(n, 25000);
+	for (uint32_t i = 0; i < 25000; i++)
+		CHECK_EQ(got[2 * i], want[2 * (i % 10007)]);
+	vsnd_audio_stream_destroy(s);
+	vsnd_audio_destroy(a);
+	free(got);
+	free(want);
+}
+
+static void test_paced_null(void)
+{
+	/* null, paced: 0.5 s of 10 ms periods moves 50 periods in ~0.5 s. */
+	struct vsnd_audio_opts o = { .backend = "null" };
+	struct vsnd_audio *a = vsnd_audio_new(&o);
+	CHECK(a != NULL);
+	struct vsnd_audio_params p;
+	vsnd_audio_params_init(&p, VSND_AUDIO_PLAYBACK, VSND_AUDIO_FORMAT_S16, 48000, 2, 480);
+	struct vsnd_audio_stream *s = vsnd_audio_stream_new(a, &p);
+	CHECK(s != NULL);
+	struct vsnd_audio_status st;
+	vsnd_audio_stream_get_status(s, &st);
+	CHECK_EQ(st.state, VSND_AUDIO_STATE_PAUSED);
+	CHECK_EQ(vsnd_audio_stream_start(s), 0);
+	wait_state(s, VSND_AUDIO_STATE_RUNNING);
+	uint64_t t0 = vsnd_now_ns();
+	/* Keep the ring fed with silence until 24000 frames were consumed. */
+	int16_t zero[2 * 480] = { 0 };
+	for (;;) {
+		vsnd_ring_write(vsnd_audio_stream_ring(s), zero, 480);
+		vsnd_audio_stream_get_status(s, &st);
+		if (st.frames >= 24000)
+			break;
+		struct pollfd pfd = { .fd = vsnd_audio_stream_fd(s), .events = POLLIN };
+		poll(&pfd, 1, 100);
+		vsnd_audio_stream_dispatch(s);
+	}
+	uint64_t el = vsnd_now_ns() - t0;
+	fprintf(stderr, "   24000 frames at 48 kHz took %.1f ms\n", el / 1e6);
+	CHECK(el >= 480 * VSND_NSEC_PER_MSEC); /* the clock paces: never faster than real time */
+	CHECK_EQ(vsnd_audio_stream_stop(s), 0);
+	wait_state(s, VSND_AUDIO_STATE_PAUSED);
+	/* Stopped: nothing more is consumed, what is queued stays (pause). */
+	uint32_t queued = vsnd_ring_readable(vsnd_audio_stream_ring(s));
+	vsnd_audio_stream_get_status(s, &st);
+	uint64_t frames = st.frames;
+	vsnd_sleep_ns(50 * VSND_NSEC_PER_MSEC);
+	vsnd_audio_stream_get_status(s, &st);
+	CHECK_EQ(st.frames, frames);
+	CHECK_EQ(vsnd_ring_readable(vsnd_audio_stream_ring(s)), queued);
+	CHECK_EQ(vsnd_audio_stream_flush(s), 0);
+	CHECK_EQ(vsnd_ring_readable(vsnd_audio_stream_ring(s)), 0);
+	/* Running with an empty ring: silence, counted as underrun. */
+	CHECK_EQ(vsnd_audio_stream_start(s), 0);
+	for (int i = 0; i < 100; i++) {
+		vsnd_audio_stream_get_status(s, &st);
+		if (st.underrun_frames >= 960)
+			break;
+		struct pollfd pfd = { .fd = vsnd_audio_stream_fd(s), .events = POLLIN };
+		poll(&pfd, 1, 20);
+		vsnd_audio_stream_dispatch(s);
+	}
+	CHECK(st.underrun_frames >= 960);
+	CHECK_EQ(st.frames, frames);
+	vsnd_audio_stream_destroy(s);
+	vsnd_audio_destroy(a);
+}
+
+static void test_refusals(void)
+{
+	struct vsnd_audio_opts o = { .backend = "oss" };
+	errno = 0;
+	CHECK(vsnd_audio_new(&o) == NULL);
+	CHECK_EQ(errno, ENOENT);
+
+	struct vsnd_audio *a = open_wav("/dev/null", NULL, false, true);
+	struct vsnd_audio_params p;
+	vsnd_audio_params_init(&p, VSND_AUDIO_PLAYBACK, VSND_AUDIO_FORMAT_S16, 7000, 2, 480);
+	CHECK(vsnd_audio_stream_new(a, &p) == NULL);
+	CHECK_EQ(errno, EINVAL);
+	p.rate = 48000;
+	p.channels = 9;
+	CHECK(vsnd_audio_stream_new(a, &p) == NULL);
+	CHECK_EQ(errno, EINVAL);
+	vsnd_audio_destroy(a);
+
+	/* Capture caps are the input file's: a 44.1 kHz stream from a 48 kHz file is refused. */
+	char path[256];
+	snprintf(path, sizeof(path), "%s/rt-0.wav", dir);
+	a = open_wav(NULL, path, false, true);
+	vsnd_audio_params_init(&p, VSND_AUDIO_CAPTURE, VSND_AUDIO_FORMAT_S16, 44100, 2, 441);
+	CHECK(vsnd_audio_stream_new(a, &p) == NULL);
+	CHECK_EQ(errno, ENOTSUP);
+	vsnd_audio_destroy(a);
+
+	snprintf(path, sizeof(path), "%s/missing.wav", dir);
+	a = open_wav(NULL, path, false, true);
+	vsnd_audio_params_init(&p, VSND_AUDIO_CAPTURE, VSND_AUDIO_FORMAT_S16, 48000, 2, 480);
+	CHECK(vsnd_audio_stream_new(a, &p) == NULL);
+	CHECK_EQ(errno, EIO);
+	vsnd_audio_destroy(a);
+}
+
+int main(void)
+{
+	CHECK(mkdtemp(dir) != NULL);
+	RUN(test_roundtrip_all_formats);
+	RUN(test_capture_loops);
+	RUN(test_paced_null);
+	RUN(test_refusals);
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	CHECK_EQ(system(cmd), 0);
+	return 0;
+}
