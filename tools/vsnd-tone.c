@@ -337,10 +337,13 @@ static int record(struct options *o, struct vsnd_audio_stream *s, uint64_t total
 	return ret;
 }
 
-static double cpu_seconds(void)
+/* CPU seconds and context switches (wake-ups) of the whole process, all threads. */
+static double cpu_seconds(long *ctxsw)
 {
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
+	if (ctxsw)
+		*ctxsw = ru.ru_nvcsw + ru.ru_nivcsw;
 	return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
 	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
@@ -384,11 +387,12 @@ int main(int argc, char **argv)
 		       o.rate, o.channels, period, period * 1000.0 / o.rate, p.ring_periods);
 	fflush(stdout);
 
-	double cpu0 = cpu_seconds();
+	long sw0, sw1;
+	double cpu0 = cpu_seconds(&sw0);
 	uint64_t t0 = vsnd_now_ns(), frames_recorded = 0;
 	int ret = o.record ? record(&o, s, total, sfd, &st, &frames_recorded)
 			   : play(&o, s, total, sfd, &st);
-	double wall = (vsnd_now_ns() - t0) / 1e9, cpu = cpu_seconds() - cpu0;
+	double wall = (vsnd_now_ns() - t0) / 1e9, cpu = cpu_seconds(&sw1) - cpu0;
 
 	struct vsnd_audio_status status;
 	vsnd_audio_stream_get_status(s, &status);
@@ -404,12 +408,12 @@ int main(int argc, char **argv)
 		       (unsigned long long)status.overrun_frames, status.reconnects,
 		       wall > 0 ? 100.0 * cpu / wall : 0.0);
 	printf("result: status=%s backend=%s frames=%llu recorded=%llu underrun=%llu overrun=%llu "
-	       "reconnects=%u latency_ms=%.2f delay_max_ms=%.2f outage_ms=%.0f cpu_s=%.4f wall_s=%.3f\n",
+	       "reconnects=%u latency_ms=%.2f delay_max_ms=%.2f outage_ms=%.0f cpu_s=%.4f wall_s=%.3f ctxsw=%ld\n",
 	       ret == 0 ? "ok" : strerror(-ret), vsnd_audio_backend_name(audio),
 	       (unsigned long long)status.frames, (unsigned long long)frames_recorded,
 	       (unsigned long long)status.underrun_frames,
 	       (unsigned long long)status.overrun_frames, status.reconnects, lat_ms,
-	       st.delay_max * 1000.0 / o.rate, st.longest_outage_ns / 1e6, cpu, wall);
+	       st.delay_max * 1000.0 / o.rate, st.longest_outage_ns / 1e6, cpu, wall, sw1 - sw0);
 	if (!o.quiet && !o.record && strcmp(vsnd_audio_backend_name(audio), "wav") == 0)
 		printf("output written to %s\n", o.audio.wav_out ? o.audio.wav_out : VSND_AUDIO_DEFAULT_WAV_OUT);
 

@@ -58,6 +58,11 @@ static void run_paced(struct vsnd_clocked *c)
 		ctl_drain(c);
 	if (!(pfd[1].revents & POLLIN) || !atomic_load(&c->running))
 		return;
+	pthread_mutex_lock(&c->lock);
+	if (!atomic_load(&c->running)) {
+		pthread_mutex_unlock(&c->lock);
+		return;
+	}
 	int64_t n = vsnd_pacer_ack(&c->pacer);
 	/* After a long stall (suspend, debugger) a card would have xrun: play
 	 * at most one ring's worth and count the rest as lost time. */
@@ -75,8 +80,9 @@ static void run_paced(struct vsnd_clocked *c)
 		if (!move(c, period, true)) {
 			atomic_store(&c->running, false);
 			vsnd_pacer_stop(&c->pacer);
-			return;
+			break;
 		}
+	pthread_mutex_unlock(&c->lock);
 }
 
 static void run_unpaced(struct vsnd_clocked *c)
@@ -91,8 +97,10 @@ static void run_unpaced(struct vsnd_clocked *c)
 			ctl_drain(c);
 		return;
 	}
-	if (!move(c, n < period ? n : period, false))
+	pthread_mutex_lock(&c->lock);
+	if (atomic_load(&c->running) && !move(c, n < period ? n : period, false))
 		atomic_store(&c->running, false);
+	pthread_mutex_unlock(&c->lock);
 }
 
 static void *thread_main(void *arg)
@@ -124,6 +132,7 @@ int vsnd_clocked_init(struct vsnd_clocked *c, struct vsnd_audio_stream *s, bool 
 	c->process = process;
 	c->data = data;
 	c->paced = paced;
+	pthread_mutex_init(&c->lock, NULL);
 	c->buf = malloc((size_t)s->params.period_frames * s->frame_bytes);
 	if (!c->buf)
 		return -ENOMEM;
@@ -160,6 +169,7 @@ void vsnd_clocked_finish(struct vsnd_clocked *c)
 	c->ctl_fd = -1;
 	free(c->buf);
 	c->buf = NULL;
+	pthread_mutex_destroy(&c->lock);
 }
 
 int vsnd_clocked_start(struct vsnd_clocked *c)
@@ -184,8 +194,10 @@ int vsnd_clocked_stop(struct vsnd_clocked *c)
 {
 	if (!atomic_exchange(&c->running, false))
 		return 0;
+	pthread_mutex_lock(&c->lock); /* wait for a move in progress */
 	if (c->paced)
 		vsnd_pacer_stop(&c->pacer);
+	pthread_mutex_unlock(&c->lock);
 	enum vsnd_audio_state st = atomic_load(&c->stream->state);
 	if (st == VSND_AUDIO_STATE_RUNNING)
 		vsnd_audio_stream_set_state(c->stream, VSND_AUDIO_STATE_PAUSED);

@@ -32,6 +32,9 @@ struct vsnd_clocked {
 	int ctl_fd; /* eventfd: start/stop/quit requests */
 	void *buf;  /* one period */
 	pthread_t thread;
+	/* Held by the thread while it moves data, so stop() can wait for it:
+	 * once stop() returns the thread no longer touches the ring. */
+	pthread_mutex_t lock;
 	bool thread_started;
 	_Atomic bool running;
 	_Atomic bool quit;
@@ -45,6 +48,7 @@ int vsnd_clocked_init(struct vsnd_clocked *c, struct vsnd_audio_stream *s, bool 
 void vsnd_clocked_finish(struct vsnd_clocked *c);
 
 int vsnd_clocked_start(struct vsnd_clocked *c);
+/* Synchronous: when it returns, the thread has left the ring alone. */
 int vsnd_clocked_stop(struct vsnd_clocked *c);
 
 #endif /* VSND_AUDIO_CLOCKED_H */
