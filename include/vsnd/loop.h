@@ -58,6 +58,8 @@ int vsnd_loop_iterate(struct vsnd_loop *l, int timeout_ms);
 /* Iterate until vsnd_loop_quit(); returns the code given to it. */
 int vsnd_loop_run(struct vsnd_loop *l);
 void vsnd_loop_quit(struct vsnd_loop *l, int code);
+/* True once vsnd_loop_quit() was called (for callers that iterate themselves). */
+bool vsnd_loop_quitting(const struct vsnd_loop *l);
 
 #ifdef __cplusplus
 }

@@ -234,3 +234,8 @@ void vsnd_loop_quit(struct vsnd_loop *l, int code)
 	l->quit = true;
 	l->quit_code = code;
 }
+
+bool vsnd_loop_quitting(const struct vsnd_loop *l)
+{
+	return l->quit;
+}
