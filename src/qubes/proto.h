@@ -7,6 +7,7 @@
 #ifndef VSND_QUBES_PROTO_H
 #define VSND_QUBES_PROTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -56,6 +57,12 @@ size_t qubes_ctl_decode(struct qubes_ctl_decoder *d, const void *buf, size_t len
 
 /* Classify one word. */
 enum qubes_ctl_event qubes_ctl_classify(uint32_t word);
+
+/*
+ * A Qubes VM name: a letter, then letters, digits, '_', '-', '.'; at most 31
+ * characters. Names end up in socket paths and status keys, so nothing else passes.
+ */
+bool qubes_vm_name_valid(const char *name);
 
 /* "source-start", ... for logs. */
 const char *qubes_ctl_event_name(enum qubes_ctl_event ev);

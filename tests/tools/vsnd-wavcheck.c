@@ -18,6 +18,7 @@
  *   --counter                    every sample of frame n holds n (vsnd-tone
  *                                --signal counter, s16/s32): counts lost and
  *                                repeated frames, which must be 0
+ *   --count-nonsilent N          exactly N frames are not silent (anywhere in the file)
  *   --threshold X                silence threshold (default 0.01 of full scale)
  */
 #include <errno.h>
@@ -217,9 +218,10 @@ int main(int argc, char **argv)
 		{ "trim", no_argument, NULL, 'm' },
 		{ "counter", no_argument, NULL, 'k' },
 		{ "threshold", required_argument, NULL, 'x' },
+		{ "count-nonsilent", required_argument, NULL, 'N' },
 		{ 0 },
 	};
-	long rate = 0, channels = 0, expect = -1, tolerance = 0, max_gap = 2;
+	long rate = 0, channels = 0, expect = -1, tolerance = 0, max_gap = 2, nonsilent = -1;
 	const char *ref_path = NULL;
 	bool tones = false, trim = false, counter = false;
 	double thr = 0.01;
@@ -237,6 +239,7 @@ int main(int argc, char **argv)
 		case 'm': trim = true; break;
 		case 'k': counter = true; break;
 		case 'x': thr = atof(optarg); break;
+		case 'N': nonsilent = atol(optarg); break;
 		default: return 2;
 		}
 	}
@@ -270,6 +273,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "signal is %lld frames long, expected %ld +- %ld\n",
 			(long long)(last - first + 1), expect, tolerance);
 		bad = 1;
+	}
+	if (nonsilent >= 0) {
+		long n = 0;
+		for (sf_count_t k = 0; k < a.frames; k++)
+			n += !frame_silent(&a, k, 1.0 / 32768);
+		printf("%ld non-silent frames\n", n);
+		if (n != nonsilent) {
+			fprintf(stderr, "%ld non-silent frames, expected %ld\n", n, nonsilent);
+			bad = 1;
+		}
 	}
 	if (tones)
 		bad |= check_tones(&a, first, last, thr, max_gap);

@@ -1,0 +1,387 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The daemon's two data paths: VM playback (vchan 4713 -> ring -> host
+ * stream) and the microphone (host stream -> ring -> vchan 4714), plus the
+ * control words the VM sends on 4714. Whole frames only, never blocking on
+ * the VM.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "daemon-private.h"
+#include "vsnd/clock.h"
+
+#define READ_CHUNK 16384 /* bytes per vchan read: ~93 ms of audio */
+#define MAX_ROUNDS 64    /* bound the work per event, so one VM cannot starve the loop */
+
+static void set_paused(struct qubes_daemon *d, struct vchan_end *e, bool paused)
+{
+	if (e->paused == paused || !e->src)
+		return;
+	e->paused = paused;
+	vsnd_loop_update_fd(e->src, paused ? 0 : EPOLLIN);
+}
+
+/* ---- playback: VM -> host ---- */
+
+/* Read and throw away what a corked VM sends, keeping the frame alignment. */
+static void discard_playback(struct qubes_daemon *d)
+{
+	uint8_t buf[READ_CHUNK];
+	for (int round = 0; round < MAX_ROUNDS; round++) {
+		int ready = libvchan_data_ready(d->play.vc);
+		if (ready <= 0)
+			return;
+		int n = libvchan_read(d->play.vc, buf, (size_t)ready < sizeof(buf) ? (size_t)ready : sizeof(buf));
+		if (n <= 0)
+			return;
+		uint32_t total = d->partial_len + (uint32_t)n;
+		d->stats.frames_discarded += total / QUBES_AUDIO_FRAME_BYTES;
+		d->partial_len = total % QUBES_AUDIO_FRAME_BYTES;
+		uint64_t suppressed;
+		if (vsnd_ratelimit_pass(&d->rl_discard, vsnd_now_ns(), &suppressed))
+			vsnd_debug(&qubes_daemon_log, "%s: discarded %u frames sent while corked",
+				   d->vm_name, total / QUBES_AUDIO_FRAME_BYTES);
+		qubes_daemon_publish_soon(d);
+	}
+}
+
+void qubes_daemon_pump_playback(struct qubes_daemon *d)
+{
+	if (!d->play.connected)
+		return;
+	if (d->corked && !d->cork_pending) {
+		/* The UNCORK may be waiting on the other vchan: look before discarding. */
+		qubes_daemon_read_control(d);
+		if (d->corked && !d->cork_pending) {
+			discard_playback(d);
+			return;
+		}
+	}
+	if (!d->out) {
+		/* No sound server yet: leave the data in the vchan (the VM waits). */
+		set_paused(d, &d->play, true);
+		return;
+	}
+	struct vsnd_ring *ring = vsnd_audio_stream_ring(d->out);
+	uint8_t buf[READ_CHUNK + QUBES_AUDIO_FRAME_BYTES];
+	uint32_t moved = 0;
+
+	for (int round = 0; round < MAX_ROUNDS; round++) {
+		int ready = libvchan_data_ready(d->play.vc);
+		if (ready <= 0)
+			break;
+		uint64_t room = (uint64_t)vsnd_ring_writable(ring) * QUBES_AUDIO_FRAME_BYTES;
+		if (room <= d->partial_len) {
+			/* The host has not consumed yet: wait for it, the VM is paced by us. */
+			set_paused(d, &d->play, true);
+			break;
+		}
+		size_t want = (size_t)ready;
+		if (want > READ_CHUNK)
+			want = READ_CHUNK;
+		if (want > room - d->partial_len)
+			want = (size_t)(room - d->partial_len);
+		memcpy(buf, d->partial, d->partial_len);
+		int n = libvchan_read(d->play.vc, buf + d->partial_len, want);
+		if (n <= 0)
+			break;
+		uint32_t total = d->partial_len + (uint32_t)n;
+		uint32_t frames = total / QUBES_AUDIO_FRAME_BYTES;
+		/* A partial frame stays here until its last byte arrives. */
+		d->partial_len = total % QUBES_AUDIO_FRAME_BYTES;
+		memcpy(d->partial, buf + (size_t)frames * QUBES_AUDIO_FRAME_BYTES, d->partial_len);
+		uint32_t put = vsnd_ring_write(ring, buf, frames);
+		moved += put;
+		d->stats.frames_played += put;
+	}
+	if (moved) {
+		d->play_in += moved;
+		vsnd_latency_enter(&d->play_lat, d->play_in, vsnd_now_ns());
+		if (d->auto_start) {
+			/* A VM that never sends cork words still plays; one that does costs nothing until it plays. */
+			d->auto_start = false;
+			qubes_daemon_apply_cork(d);
+		}
+		vsnd_audio_stream_kick(d->out);
+		if (vsnd_ring_writable(ring) > 0)
+			set_paused(d, &d->play, false);
+	}
+}
+
+void qubes_daemon_apply_cork(struct qubes_daemon *d)
+{
+	if (!d->out)
+		return;
+	if (!d->corked) {
+		struct vsnd_audio_status st;
+		vsnd_audio_stream_get_status(d->out, &st);
+		if (st.state == VSND_AUDIO_STATE_PAUSED && vsnd_audio_stream_start(d->out) == 0)
+			vsnd_debug(&qubes_daemon_log, "%s: playback uncorked", d->vm_name);
+		return;
+	}
+	/* Cork only once what the VM sent before it has left our ring. */
+	if (d->cork_pending && vsnd_ring_readable(vsnd_audio_stream_ring(d->out)) == 0) {
+		d->cork_pending = false;
+		vsnd_audio_stream_stop(d->out);
+		vsnd_debug(&qubes_daemon_log, "%s: playback drained and corked", d->vm_name);
+		qubes_daemon_publish(d);
+	}
+}
+
+static void out_event(void *data, int fd, uint32_t events)
+{
+	struct qubes_daemon *d = data;
+	uint32_t ev = vsnd_audio_stream_dispatch(d->out);
+	if (ev & VSND_AUDIO_EVENT_STATE) {
+		struct vsnd_audio_status st;
+		vsnd_audio_stream_get_status(d->out, &st);
+		vsnd_info(&qubes_daemon_log, "%s: playback stream %s", d->vm_name,
+			  vsnd_audio_state_name(st.state));
+	}
+	if (ev & VSND_AUDIO_EVENT_DATA) {
+		struct vsnd_audio_status st;
+		vsnd_audio_stream_get_status(d->out, &st);
+		vsnd_latency_leave(&d->play_lat, st.frames, vsnd_now_ns());
+		qubes_daemon_pump_playback(d);
+	}
+	if (d->cork_pending)
+		qubes_daemon_apply_cork(d);
+}
+
+int qubes_daemon_open_playback(struct qubes_daemon *d)
+{
+	struct vsnd_audio_params p;
+	vsnd_audio_params_init(&p, VSND_AUDIO_PLAYBACK, VSND_AUDIO_FORMAT_S16, QUBES_AUDIO_RATE,
+			       QUBES_AUDIO_CHANNELS, d->cfg.period_frames);
+	p.ring_periods = d->cfg.ring_periods;
+	p.stream_name = "playback";
+	p.volume = d->cfg.volume;
+	p.muted = d->cfg.mute;
+	d->out = vsnd_audio_stream_new(d->audio, &p);
+	if (!d->out)
+		return -errno;
+	d->out_src = vsnd_loop_add_fd(d->loop, vsnd_audio_stream_fd(d->out), EPOLLIN, out_event, d);
+	if (!d->out_src) {
+		int err = errno;
+		vsnd_audio_stream_destroy(d->out);
+		d->out = NULL;
+		return -err;
+	}
+	d->partial_len = 0;
+	d->play_in = 0;
+	vsnd_latency_reset(&d->play_lat);
+	if (!d->corked && !d->auto_start)
+		vsnd_audio_stream_start(d->out);
+	set_paused(d, &d->play, false);
+	qubes_daemon_pump_playback(d);
+	return 0;
+}
+
+void qubes_daemon_close_playback(struct qubes_daemon *d)
+{
+	vsnd_loop_remove(d->out_src);
+	d->out_src = NULL;
+	vsnd_audio_stream_destroy(d->out);
+	d->out = NULL;
+}
+
+/* ---- microphone: host -> VM ---- */
+
+/* Finish a frame the vchan took only part of; false while bytes of it remain. */
+static bool flush_mic_partial(struct qubes_daemon *d)
+{
+	while (d->mic_partial_off < d->mic_partial_len) {
+		int n = libvchan_write(d->rec.vc, d->mic_partial + d->mic_partial_off,
+				       d->mic_partial_len - d->mic_partial_off);
+		if (n <= 0)
+			return false;
+		d->mic_partial_off += (uint32_t)n;
+	}
+	d->mic_partial_len = d->mic_partial_off = 0;
+	return true;
+}
+
+void qubes_daemon_pump_mic(struct qubes_daemon *d)
+{
+	if (!d->in || !d->rec.connected)
+		return;
+	struct vsnd_ring *ring = vsnd_audio_stream_ring(d->in);
+	bool moved = false;
+
+	for (int round = 0; round < MAX_ROUNDS; round++) {
+		if (!flush_mic_partial(d))
+			break;
+		uint32_t fit = (uint32_t)libvchan_buffer_space(d->rec.vc) / QUBES_AUDIO_FRAME_BYTES;
+		struct vsnd_ring_area a[2];
+		uint32_t n = vsnd_ring_read_begin(ring, a, fit);
+		if (n == 0)
+			break;
+		uint32_t done = 0;
+		for (int k = 0; k < 2; k++) {
+			if (!a[k].frames)
+				continue;
+			size_t bytes = (size_t)a[k].frames * QUBES_AUDIO_FRAME_BYTES;
+			int w = libvchan_write(d->rec.vc, a[k].data, bytes);
+			if (w <= 0)
+				break;
+			uint32_t whole = (uint32_t)w / QUBES_AUDIO_FRAME_BYTES;
+			uint32_t rest = (uint32_t)w % QUBES_AUDIO_FRAME_BYTES;
+			done += whole;
+			if (rest) {
+				/* Keep the rest of the torn frame so the VM's stream stays aligned. */
+				memcpy(d->mic_partial,
+				       (uint8_t *)a[k].data + (size_t)whole * QUBES_AUDIO_FRAME_BYTES,
+				       QUBES_AUDIO_FRAME_BYTES);
+				d->mic_partial_len = QUBES_AUDIO_FRAME_BYTES;
+				d->mic_partial_off = rest;
+				done++;
+				break;
+			}
+			if ((size_t)w < bytes)
+				break;
+		}
+		vsnd_ring_read_commit(ring, done);
+		d->stats.mic_frames_sent += done;
+		d->mic_out += done;
+		if (done)
+			vsnd_latency_leave(&d->mic_lat, d->mic_out, vsnd_now_ns());
+		moved |= done > 0;
+		if (done < n)
+			break;
+	}
+
+	/*
+	 * A VM that does not read its microphone must not stall anything: keep
+	 * at most half the ring (the newest frames) and drop the oldest.
+	 */
+	uint32_t keep = vsnd_ring_capacity(ring) / 2, have = vsnd_ring_readable(ring);
+	if (have > keep && libvchan_buffer_space(d->rec.vc) < QUBES_AUDIO_FRAME_BYTES) {
+		uint32_t dropped = vsnd_ring_skip(ring, have - keep);
+		d->stats.mic_frames_dropped += dropped;
+		d->mic_out += dropped;
+		uint64_t suppressed;
+		if (vsnd_ratelimit_pass(&d->rl_mic, vsnd_now_ns(), &suppressed))
+			vsnd_warn(&qubes_daemon_log,
+				  "%s: the VM does not read its microphone: dropped %u frames (%llu in all)",
+				  d->vm_name, dropped, (unsigned long long)d->stats.mic_frames_dropped);
+		qubes_daemon_publish_soon(d);
+		moved = true;
+	}
+	if (moved)
+		vsnd_audio_stream_kick(d->in);
+}
+
+static void in_event(void *data, int fd, uint32_t events)
+{
+	struct qubes_daemon *d = data;
+	uint32_t ev = vsnd_audio_stream_dispatch(d->in);
+	if (ev & VSND_AUDIO_EVENT_STATE) {
+		struct vsnd_audio_status st;
+		vsnd_audio_stream_get_status(d->in, &st);
+		vsnd_info(&qubes_daemon_log, "%s: record stream %s", d->vm_name,
+			  vsnd_audio_state_name(st.state));
+	}
+	if (ev & VSND_AUDIO_EVENT_DATA) {
+		struct vsnd_audio_status st;
+		vsnd_audio_stream_get_status(d->in, &st);
+		vsnd_latency_enter(&d->mic_lat, st.frames, vsnd_now_ns());
+	}
+	qubes_daemon_pump_mic(d);
+}
+
+int qubes_daemon_set_mic_flow(void *data, bool on)
+{
+	struct qubes_daemon *d = data;
+	if (!on) {
+		vsnd_loop_remove(d->in_src);
+		d->in_src = NULL;
+		vsnd_audio_stream_destroy(d->in);
+		d->in = NULL;
+		d->mic_partial_len = d->mic_partial_off = 0;
+		vsnd_info(&qubes_daemon_log, "%s: microphone off", d->vm_name);
+		return 0;
+	}
+	if (!d->audio || !d->rec.connected)
+		return -ENOTCONN; /* retried when the VM and the sound server are there */
+	struct vsnd_audio_params p;
+	vsnd_audio_params_init(&p, VSND_AUDIO_CAPTURE, VSND_AUDIO_FORMAT_S16, QUBES_AUDIO_RATE,
+			       QUBES_AUDIO_CHANNELS, d->cfg.period_frames);
+	p.ring_periods = d->cfg.ring_periods;
+	p.stream_name = "record";
+	d->in = vsnd_audio_stream_new(d->audio, &p);
+	if (!d->in)
+		return -errno;
+	d->mic_out = 0;
+	vsnd_latency_reset(&d->mic_lat);
+	d->in_src = vsnd_loop_add_fd(d->loop, vsnd_audio_stream_fd(d->in), EPOLLIN, in_event, d);
+	int ret = d->in_src ? vsnd_audio_stream_start(d->in) : -errno;
+	if (ret < 0) {
+		vsnd_loop_remove(d->in_src);
+		d->in_src = NULL;
+		vsnd_audio_stream_destroy(d->in);
+		d->in = NULL;
+		return ret;
+	}
+	vsnd_info(&qubes_daemon_log, "%s: microphone on", d->vm_name);
+	return 0;
+}
+
+/* ---- control words: VM -> host on 4714 ---- */
+
+static void on_word(void *data, enum qubes_ctl_event ev, uint32_t word)
+{
+	struct qubes_daemon *d = data;
+	d->stats.ctl_words++;
+	switch (ev) {
+	case QUBES_CTL_SOURCE_START:
+	case QUBES_CTL_SOURCE_STOP:
+		qubes_mic_set_requested(&d->mic, ev == QUBES_CTL_SOURCE_START);
+		break;
+	case QUBES_CTL_SINK_CORK:
+		d->auto_start = false;
+		if (!d->corked) {
+			d->corked = true;
+			d->cork_pending = true;
+			qubes_daemon_pump_playback(d); /* take what the VM sent before the cork */
+			qubes_daemon_apply_cork(d);
+		}
+		break;
+	case QUBES_CTL_SINK_UNCORK:
+		if (d->corked || d->auto_start) {
+			d->corked = false;
+			d->cork_pending = false;
+			d->auto_start = false;
+			qubes_daemon_apply_cork(d);
+			qubes_daemon_publish(d);
+		}
+		break;
+	case QUBES_CTL_INITIAL_STATE:
+		vsnd_debug(&qubes_daemon_log, "%s: initial state report follows", d->vm_name);
+		break;
+	case QUBES_CTL_UNKNOWN: {
+		d->stats.ctl_unknown++;
+		uint64_t suppressed;
+		if (vsnd_ratelimit_pass(&d->rl_ctl, vsnd_now_ns(), &suppressed))
+			vsnd_debug(&qubes_daemon_log, "%s: ignoring unknown control word 0x%08x",
+				   d->vm_name, word);
+		break;
+	}
+	}
+}
+
+void qubes_daemon_read_control(struct qubes_daemon *d)
+{
+	uint8_t buf[1024];
+	if (!d->rec.connected)
+		return;
+	for (int round = 0; round < MAX_ROUNDS; round++) {
+		int ready = libvchan_data_ready(d->rec.vc);
+		if (ready <= 0)
+			return;
+		int n = libvchan_read(d->rec.vc, buf, (size_t)ready < sizeof(buf) ? (size_t)ready : sizeof(buf));
+		if (n <= 0)
+			return;
+		qubes_ctl_decode(&d->ctl, buf, (size_t)n, on_word, d);
+	}
+}

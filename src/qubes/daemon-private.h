@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: MIT */
+/* State shared by daemon.c (lifecycle, control, status) and daemon-io.c (the two data paths). */
+#ifndef VSND_QUBES_DAEMON_PRIVATE_H
+#define VSND_QUBES_DAEMON_PRIVATE_H
+
+#include "ctlsock.h"
+#include "daemon.h"
+#include "dbus.h"
+#include "mic.h"
+#include "proto.h"
+#include "store.h"
+#include "vsnd/latency.h"
+#include "vsnd/libvchan.h"
+#include "vsnd/log.h"
+
+extern struct vsnd_log_topic qubes_daemon_log;
+
+struct vchan_end {
+	libvchan_t *vc;
+	struct vsnd_loop_source *src;
+	int fd; /* what src watches */
+	bool connected;
+	bool paused; /* EPOLLIN off: nowhere to put what it has */
+};
+
+struct qubes_daemon {
+	struct qubes_daemon_config cfg;
+	char vm_name[128];
+	struct vsnd_loop *loop;
+
+	/* vchans: play = 4713, rec = 4714 */
+	struct vchan_end play, rec;
+	struct vsnd_loop_source *retry_timer; /* reconnect to the VM / reopen audio */
+	bool vchans_ready_once;
+
+	/* audio */
+	struct vsnd_audio *audio;
+	struct vsnd_audio_stream *out; /* "playback" */
+	struct vsnd_audio_stream *in;  /* "record", only while the mic flows */
+	struct vsnd_loop_source *out_src, *in_src;
+	uint8_t partial[QUBES_AUDIO_FRAME_BYTES]; /* bytes of an incomplete VM frame */
+	uint32_t partial_len;
+	uint8_t mic_partial[QUBES_AUDIO_FRAME_BYTES]; /* a frame the vchan took only part of */
+	uint32_t mic_partial_len, mic_partial_off;
+	bool corked;       /* the VM said SINK_CORK */
+	bool auto_start;   /* no cork word yet: the first audio starts the host stream */
+	bool cork_pending; /* corked, still draining what the VM sent before */
+
+	/* control */
+	struct qubes_ctl_decoder ctl;
+	struct qubes_mic mic;
+	struct qubes_ctlsock *ctlsock;
+	struct vsnd_loop_source *ctlsock_src;
+	struct qubes_dbus *dbus;
+	struct vsnd_loop_source *dbus_src;
+	struct qubes_store *store;
+	struct vsnd_loop_source *store_src;
+	struct vsnd_loop_source *status_timer;
+	bool publish_soon; /* status_timer armed once for counters that changed */
+
+	struct qubes_daemon_stats stats;
+	/* added latency: frame enters our code -> handed on (BENCH.md) */
+	struct vsnd_latency play_lat, mic_lat;
+	uint64_t play_in;  /* frames written into the current playback ring */
+	uint64_t mic_out;  /* frames taken out of the current record ring */
+	struct vsnd_ratelimit rl_discard, rl_mic, rl_ctl;
+};
+
+/* daemon-io.c */
+int qubes_daemon_open_playback(struct qubes_daemon *d);
+void qubes_daemon_close_playback(struct qubes_daemon *d);
+int qubes_daemon_set_mic_flow(void *data, bool on);
+void qubes_daemon_pump_playback(struct qubes_daemon *d);
+void qubes_daemon_pump_mic(struct qubes_daemon *d);
+void qubes_daemon_apply_cork(struct qubes_daemon *d);
+void qubes_daemon_read_control(struct qubes_daemon *d);
+
+/* daemon.c */
+void qubes_daemon_vm_gone(struct qubes_daemon *d, const char *why);
+void qubes_daemon_publish(struct qubes_daemon *d);
+/* Publish within 100 ms, at most once per 100 ms (for counters a flood could change often). */
+void qubes_daemon_publish_soon(struct qubes_daemon *d);
+
+#endif /* VSND_QUBES_DAEMON_PRIVATE_H */

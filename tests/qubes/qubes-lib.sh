@@ -1,0 +1,72 @@
+# SPDX-License-Identifier: MIT
+# Helpers of the Qubes integration tests (bash; source after lib.sh's vsnd_setup).
+#
+#   qubes_env                 private vchan socket dir, status dir, control prefix
+#   vm_start NAME DOMID       start a simulated VM (vsnd-vmsim) as coproc NAME, wait "listening"
+#   vm_cmd NAME CMD           send one command, echo its one-line answer (fails on timeout)
+#   vm_expect NAME WORD       read the next answer line, fail unless it starts with WORD
+#   daemon_start DOMID VM ARGS...  start vsnd-qubes for (DOMID, VM) in the background as "daemon-VM"
+#   status_field VM KEY       a field of the daemon's published status line
+#   key VM DIR                the content of the status key /DIR/VM (empty if absent)
+
+qubes_env() {
+	export VCHAN_SOCKET_DIR="$T/vchan"
+	STATUS="$T/status"
+	CTL="$T/ctl."
+	mkdir -p "$VCHAN_SOCKET_DIR" "$STATUS"
+}
+
+declare -A VM_IN=() VM_OUT=() VM_PID=()
+
+vm_start() {
+	local name=$1 domid=$2; shift 2
+	mkfifo "$T/$name.in" "$T/$name.out"
+	VCHAN_DOMAIN=$domid "$VSND_VMSIM" --peer 0 "$@" <"$T/$name.in" >"$T/$name.out" 2>"$T/$name.log" &
+	VM_PID[$name]=$!
+	VSND_BG_PIDS[vm-$name]=$!
+	exec {fd_in}>"$T/$name.in"
+	exec {fd_out}<"$T/$name.out"
+	VM_IN[$name]=$fd_in
+	VM_OUT[$name]=$fd_out
+	vm_expect "$name" listening
+}
+
+vm_expect() {
+	local name=$1 want=$2 line
+	if ! IFS= read -r -t "${3:-20}" line <&"${VM_OUT[$name]}"; then
+		vsnd_fail "VM $name: no answer (waiting for '$want')"
+	fi
+	[[ $line == "$want"* ]] || vsnd_fail "VM $name: '$line', expected '$want'"
+	REPLY=$line
+}
+
+vm_cmd() {
+	local name=$1; shift
+	echo "$*" >&"${VM_IN[$name]}"
+}
+
+daemon_start() {
+	local domid=$1 vm=$2; shift 2
+	vsnd_bg "daemon-$vm" env VCHAN_DOMAIN=0 "$VSND_QUBES" --status-dir "$STATUS" \
+		--control-prefix "$CTL" --pidfile-dir "$T" "$@" -- "$domid" "$vm"
+}
+
+status_field() {
+	local f="$STATUS/vsnd-status/$1"
+	[ -f "$f" ] || return 1
+	sed -n "s/.* $2=\([^ ]*\).*/\1/p" "$f"
+}
+
+key() {
+	cat "$STATUS/$2/$1" 2>/dev/null
+}
+
+# status_is VM KEY VALUE: true if the published field equals VALUE (for vsnd_wait_for).
+status_is() {
+	[ "$(status_field "$1" "$2")" = "$3" ]
+}
+
+# key_is VM DIR VALUE: true if the status key /DIR/VM holds VALUE ("" = absent).
+key_is() {
+	[ "$(key "$1" "$2")" = "$3" ]
+}

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Microphone privacy through every control surface (socket, D-Bus, QubesDB
+# key) against a real dbus-daemon: not one sample reaches the VM unless the VM
+# asked AND the user allowed; samples flow within 100 ms once both hold; the
+# status keys tell the truth; the host record stream exists only while both hold.
+source "$VSND_TESTLIB"
+source "$VSND_QUBESLIB"
+vsnd_setup
+qubes_env
+
+# A private system bus for the D-Bus surface.
+cat >"$T/bus.conf" <<CONF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig><listen>unix:path=$T/system_bus_socket</listen><auth>EXTERNAL</auth>
+<policy context="default"><allow user="*"/><allow own="*"/>
+<allow send_destination="*"/><allow receive_sender="*"/></policy></busconfig>
+CONF
+vsnd_bg dbus dbus-daemon --nofork --nopidfile --config-file "$T/bus.conf"
+vsnd_wait_for 5 test -S "$T/system_bus_socket" || vsnd_fail "dbus-daemon did not start"
+export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$T/system_bus_socket"
+
+"$VSND_TONE" -q --backend wav --no-pacing --wav-out "$T/mic.wav" -r 44100 -d 1 >/dev/null 2>&1 ||
+	vsnd_fail "cannot make the microphone signal"
+
+vm_start vm 9 --mic-out "$T/mic.raw"
+daemon_start 9 work --backend wav --wav-out "$T/out.wav" --wav-in "$T/mic.wav"
+vm_expect vm connected
+vsnd_wait_for 10 status_is work audio wav || vsnd_fail "daemon did not open audio"
+vsnd_wait_for 5 busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" status org.qubesos.Audio.work ||
+	vsnd_fail "the daemon is not on the bus"
+
+req=0 allow=0
+expect_state() {
+	vsnd_wait_for 2 key_is work audio-input-request "$req" || vsnd_fail "request key $(key work audio-input-request), expected $req"
+	vsnd_wait_for 2 key_is work audio-input "$allow" || vsnd_fail "audio-input key $(key work audio-input), expected $allow"
+	local want=$(( req && allow ))
+	vsnd_wait_for 2 status_is work mic_flowing "$want" || vsnd_fail "mic_flowing $(status_field work mic_flowing), expected $want"
+	if [ "$want" = 1 ]; then
+		vm_cmd vm mic-reset; vm_expect vm ok
+		vm_cmd vm "wait-mic 4 100"; vm_expect vm mic
+		[ "${REPLY#mic }" -ge 4 ] || vsnd_fail "no microphone data within 100 ms (req=$req allow=$allow)"
+	else
+		# Bytes sent before the change may still be in flight: let them land, then nothing more.
+		vm_cmd vm mic-reset; vm_expect vm ok
+		vm_cmd vm "wait-mic 1000000 250"; vm_expect vm mic
+		vm_cmd vm mic-reset; vm_expect vm ok
+		vm_cmd vm "wait-mic 1 300"; vm_expect vm mic
+		[ "$REPLY" = "mic 0" ] || vsnd_fail "microphone leaked: $REPLY (req=$req allow=$allow)"
+	fi
+	echo "req=$req allow=$allow: ok"
+}
+
+event() {
+	case $1 in
+	vm-start) vm_cmd vm "word start"; vm_expect vm ok; req=1 ;;
+	vm-stop) vm_cmd vm "word stop"; vm_expect vm ok; req=0 ;;
+	allow-socket) "$VSND_CTL" --status-dir "$STATUS" --control-prefix "$CTL" mic allow work >/dev/null; allow=1 ;;
+	deny-socket) "$VSND_CTL" --status-dir "$STATUS" --control-prefix "$CTL" mic deny work >/dev/null; allow=0 ;;
+	allow-dbus) busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" set-property org.qubesos.Audio.work \
+			/org/qubesos/audio org.qubesos.Audio RecAllowed b true || vsnd_fail "busctl"; allow=1 ;;
+	deny-dbus) busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" set-property org.qubesos.Audio.work \
+			/org/qubesos/audio org.qubesos.Audio RecAllowed b false || vsnd_fail "busctl"; allow=0 ;;
+	allow-key) mkdir -p "$STATUS/audio-input-config"; echo 1 >"$STATUS/audio-input-config/work"; allow=1 ;;
+	deny-key) echo 0 >"$STATUS/audio-input-config/work"; allow=0 ;;
+	esac
+	echo "-- $1"
+	expect_state
+}
+
+expect_state
+# Every surface, in orders that cover request-before-allow, allow-before-request,
+# deny while flowing, stop while allowed, and one surface undoing another.
+for e in vm-start allow-socket deny-dbus allow-dbus vm-stop vm-start deny-key allow-key \
+	vm-stop deny-socket vm-start allow-dbus deny-socket allow-key vm-stop; do
+	event "$e"
+done
+
+# D-Bus shows the decision made through the other surfaces.
+busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" get-property org.qubesos.Audio.work /org/qubesos/audio \
+	org.qubesos.Audio RecAllowed | grep -q "b true" || vsnd_fail "RecAllowed does not show the key's allow"
+
+# Junk on the surfaces changes nothing.
+echo yes >"$STATUS/audio-input-config/work"
+printf 'audio-input 0 please\n' | socat - "UNIX-CONNECT:${CTL}work" 2>/dev/null || true
+vm_cmd vm "word start"; vm_expect vm ok; req=1
+expect_state
+grep -q "rejected" "$T/daemon-work.log" || vsnd_fail "no log line for the rejected input"
+
+# SIGTERM: the keys go away (absent = daemon not running).
+vsnd_stop daemon-work
+[ ! -e "$STATUS/audio-input/work" ] && [ ! -e "$STATUS/audio-input-request/work" ] ||
+	vsnd_fail "status keys left after exit"
+echo "keys removed on exit"
