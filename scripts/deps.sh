@@ -18,13 +18,14 @@ PACKAGES=(
 	build-essential pkg-config meson ninja-build
 	clang libclang-rt-14-dev # libFuzzer harnesses
 	libsndfile1-dev libasound2-dev libpulse-dev libsystemd-dev linux-libc-dev
+	libxen-dev # the vchan Xen transport (built and linked; it only runs on Xen)
 	"libpipewire-0.3-dev/bookworm-backports>=1.4"
 	"libspa-0.2-dev/bookworm-backports>=1.4"
 	# test servers and tools
 	"pipewire/bookworm-backports>=1.4"
 	"pipewire-bin/bookworm-backports>=1.4"
 	"wireplumber/bookworm-backports>=0.5"
-	pulseaudio pulseaudio-utils dbus alsa-utils sox
+	pulseaudio pulseaudio-utils dbus dbus-daemon systemd alsa-utils sox socat jq
 	# benchmarks
 	gnuplot-nox
 )
