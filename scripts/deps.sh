@@ -17,7 +17,8 @@ PACKAGES=(
 	# build
 	build-essential pkg-config meson ninja-build
 	clang libclang-rt-14-dev # libFuzzer harnesses
-	libsndfile1-dev libasound2-dev libpulse-dev libsystemd-dev linux-libc-dev
+	libsndfile1-dev libasound2-dev libpulse-dev libsystemd-dev
+	"linux-libc-dev/bookworm-backports>=6.12" # virtio_snd.h with VIRTIO_SND_F_CTLS (controls)
 	libxen-dev # the vchan Xen transport (built and linked; it only runs on Xen)
 	"libpipewire-0.3-dev/bookworm-backports>=1.4"
 	"libspa-0.2-dev/bookworm-backports>=1.4"
