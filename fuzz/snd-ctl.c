@@ -35,7 +35,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct snd_device *d = snd_device_new(audio, specs, 3, NULL, NULL);
 	if (!d)
 		abort();
-	snd_device_set_features(d, (data[0] & 1) ? 1ull << VIRTIO_SND_F_CTLS : 0);
+	snd_device_enable_controls(d, data[0] & 1);
+	snd_device_set_features(d, 1ull << VIRTIO_SND_F_CTLS);
 	uint8_t cfg[16];
 	if (snd_device_get_config(d, data[0] % 17, cfg, (uint32_t)(data[0] >> 4)) == 0 &&
 	    data[0] % 17 + (data[0] >> 4) > snd_device_config_size(d))

@@ -23,6 +23,7 @@ enum {
 	OPT_FD,
 	OPT_STREAMS,
 	OPT_CAPS,
+	OPT_CONTROLS,
 };
 
 static void usage(FILE *f)
@@ -33,6 +34,8 @@ static void usage(FILE *f)
 		"  --socket-path PATH, --socket PATH   listen on this UNIX socket\n"
 		"  --fd FD, --socket-fd FD             use an inherited socket (listening or connected)\n"
 		"  --streams SPEC                      e.g. out,in (default) or out:6,out,in:1 (max channels)\n"
+		"  --controls                          offer volume/mute controls (VIRTIO_SND_F_CTLS); with\n"
+		"                                      QEMU add controls=on to -device vhost-user-snd-pci\n"
 		"  --print-capabilities                print the vhost-user capabilities (JSON) and exit\n"
 		"  -h, --help\n\n");
 	vsnd_audio_opts_usage(f);
@@ -54,12 +57,14 @@ int main(int argc, char **argv)
 		{ "socket-fd", required_argument, NULL, OPT_FD },
 		{ "streams", required_argument, NULL, OPT_STREAMS },
 		{ "print-capabilities", no_argument, NULL, OPT_CAPS },
+		{ "controls", no_argument, NULL, OPT_CONTROLS },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct vsnd_audio_opts audio_opts;
 	const char *socket_path = NULL, *streams = "out,in";
 	long fd = -1;
+	bool controls = false;
 	char *end;
 	int c;
 
@@ -84,6 +89,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_STREAMS:
 			streams = optarg;
+			break;
+		case OPT_CONTROLS:
+			controls = true;
 			break;
 		case OPT_CAPS:
 			printf("{\n  \"type\": \"sound\",\n  \"features\": []\n}\n");
@@ -127,6 +135,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vsnd-vhost-snd: cannot create the device: %s\n", strerror(errno));
 		goto out;
 	}
+	snd_vhost_enable_controls(dev, controls);
 	int r = socket_path ? snd_vhost_listen(dev, socket_path) : snd_vhost_set_fd(dev, (int)fd);
 	if (r < 0) {
 		fprintf(stderr, "vsnd-vhost-snd: %s: %s\n", socket_path ? socket_path : "--fd", strerror(-r));

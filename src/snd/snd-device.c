@@ -204,12 +204,17 @@ void snd_device_destroy(struct snd_device *d)
 
 uint64_t snd_device_features(const struct snd_device *d)
 {
-	return 1ull << VIRTIO_SND_F_CTLS;
+	return d->offer_ctls ? 1ull << VIRTIO_SND_F_CTLS : 0;
+}
+
+void snd_device_enable_controls(struct snd_device *d, bool on)
+{
+	d->offer_ctls = on;
 }
 
 void snd_device_set_features(struct snd_device *d, uint64_t features)
 {
-	d->ctls = (features >> VIRTIO_SND_F_CTLS) & 1;
+	d->ctls = d->offer_ctls && ((features >> VIRTIO_SND_F_CTLS) & 1);
 }
 
 uint32_t snd_device_config_size(const struct snd_device *d)

@@ -11,7 +11,8 @@ struct snd_device {
 	struct vsnd_audio *audio;
 	const struct snd_device_ops *ops;
 	void *data;
-	bool ctls; /* VIRTIO_SND_F_CTLS negotiated */
+	bool offer_ctls; /* offer VIRTIO_SND_F_CTLS */
+	bool ctls;       /* VIRTIO_SND_F_CTLS negotiated */
 	uint32_t n_streams;
 	struct snd_stream streams[SND_MAX_STREAMS];
 	bool has_dir[2];

@@ -212,3 +212,8 @@ struct snd_device *snd_vhost_device(struct snd_vhost *v)
 {
 	return v->dev;
 }
+
+void snd_vhost_enable_controls(struct snd_vhost *v, bool on)
+{
+	snd_device_enable_controls(v->dev, on);
+}

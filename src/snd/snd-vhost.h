@@ -24,6 +24,8 @@ int snd_vhost_listen(struct snd_vhost *v, const char *path);
 int snd_vhost_set_fd(struct snd_vhost *v, int fd);
 
 bool snd_vhost_connected(const struct snd_vhost *v);
+/* Offer VIRTIO_SND_F_CTLS (QEMU needs -device vhost-user-snd-pci,controls=on then). */
+void snd_vhost_enable_controls(struct snd_vhost *v, bool on);
 struct snd_device *snd_vhost_device(struct snd_vhost *v);
 
 #endif /* VSND_SND_VHOST_H */

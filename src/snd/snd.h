@@ -94,8 +94,15 @@ struct snd_device *snd_device_new(struct vsnd_audio *audio, const struct snd_str
 				  int n, const struct snd_device_ops *ops, void *data);
 void snd_device_destroy(struct snd_device *d);
 
-/* Offered virtio features: VIRTIO_SND_F_CTLS. */
+/*
+ * Offered virtio features: VIRTIO_SND_F_CTLS when controls are enabled.
+ * Controls are off by default: QEMU's vhost-user-snd offers the guest every
+ * feature the backend offers but sizes the config space from its own
+ * `controls` property (default off), so a guest that negotiates CTLS behind
+ * QEMU's back reads `controls` past the config end and fails to probe.
+ */
 uint64_t snd_device_features(const struct snd_device *d);
+void snd_device_enable_controls(struct snd_device *d, bool on);
 /* The frontend acked @features (controls exist only with VIRTIO_SND_F_CTLS). */
 void snd_device_set_features(struct snd_device *d, uint64_t features);
 

@@ -103,6 +103,11 @@ static void test_config(void)
 	CHECK_EQ(le32toh(v[2]), 3); /* chmaps */
 	CHECK_EQ(snd_device_get_config(d, 0, buf, 16), -EINVAL);
 	CHECK_EQ(snd_device_get_config(d, 0xfffffff0u, buf, 0x20), -EINVAL); /* wraps */
+	CHECK_EQ(snd_device_features(d), 0); /* controls off by default (QEMU's default too) */
+	snd_device_set_features(d, 1ull << VIRTIO_SND_F_CTLS);
+	CHECK_EQ(snd_device_config_size(d), 12); /* not offered: not negotiated */
+	snd_device_enable_controls(d, true);
+	CHECK_EQ(snd_device_features(d), 1ull << VIRTIO_SND_F_CTLS);
 	snd_device_set_features(d, snd_device_features(d));
 	CHECK_EQ(snd_device_config_size(d), 16);
 	/* Every sub-range reads the same bytes as the whole. */
@@ -323,6 +328,7 @@ static void test_set_params_and_host_stream(void)
 static void test_controls(void)
 {
 	struct snd_device *d = make("out,in");
+	snd_device_enable_controls(d, true);
 	snd_device_set_features(d, 1ull << VIRTIO_SND_F_CTLS);
 	size_t len;
 	CHECK_EQ(query(d, VIRTIO_SND_R_CTL_INFO, 0, 4, sizeof(struct virtio_snd_ctl_info), sizeof(resp), &len),
