@@ -88,7 +88,8 @@ void vsnd_audio_opts_usage(FILE *f)
 		"  --wav-out FILE     wav backend: write playback to FILE\n"
 		"  --wav-in FILE      wav backend: read capture from FILE (looped)\n"
 		"  --wav-in-once      wav backend: capture ends at the end of --wav-in\n"
-		"  --no-pacing        wav/null: run as fast as possible instead of real time\n"
+		"  --no-pacing        wav/null: run as fast as possible instead of real time;\n"
+		"                     alsa: never invent silence for a device that does not pace\n"
 		"  --vm-name NAME     name the host mixer shows for the streams\n"
 		"  -v, --verbose      more log (repeat); VSND_LOG=debug,topic:trace also works\n");
 }
