@@ -27,6 +27,13 @@ PACKAGES=(
 	"pipewire-bin/bookworm-backports>=1.4"
 	"wireplumber/bookworm-backports>=0.5"
 	pulseaudio pulseaudio-utils dbus dbus-daemon systemd alsa-utils sox socat jq
+	# the vm suite: QEMU 10 (vhost-user-snd-pci) and a busybox initramfs; the guest
+	# kernel is fetched with apt-get download by tests/vm/vm-lib.sh (cached in the build dir)
+	"qemu-system-x86/bookworm-backports>=1:10"
+	"qemu-system-common/bookworm-backports>=1:10"
+	"qemu-system-data/bookworm-backports>=1:10"
+	"seabios/bookworm-backports>=1.16.3"
+	busybox-static cpio xz-utils
 	# benchmarks
 	gnuplot-nox
 )

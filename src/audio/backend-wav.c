@@ -20,8 +20,26 @@
 
 VSND_LOG_TOPIC(log_wav, "audio.wav");
 
+/*
+ * Playback files outlive their streams: a stream that is closed and opened
+ * again with the same name and format (a guest's PREPARE after RELEASE, a
+ * VM that corks and comes back) appends to the same file, so one stream's
+ * whole life is one WAV. Another name or format gets the next file name.
+ */
+#define MAX_OUT_FILES 32
+
+struct out_file {
+	SNDFILE *file;
+	char stream[64];
+	enum vsnd_audio_format format;
+	uint32_t rate, channels;
+	bool in_use;
+	char path[4096];
+};
+
 struct wav_ctx {
-	int n_out; /* playback streams opened so far, to name further files */
+	struct out_file out[MAX_OUT_FILES];
+	int n_out;
 };
 
 struct wav_stream {
@@ -33,7 +51,8 @@ struct wav_stream {
 	int32_t *scratch; /* one period of int samples for S24/U8 conversion */
 	uint64_t last_header_ns;
 	bool clock_ready;
-	bool silence_only; /* capture without --wav-in */
+	bool silence_only;
+	struct out_file *out; /* playback: the file, owned by the context */ /* capture without --wav-in */
 };
 
 static int subtype_for(enum vsnd_audio_format f)
@@ -113,6 +132,22 @@ static int open_out(struct wav_stream *w, struct wav_ctx *ctx)
 	struct vsnd_audio_stream *s = w->s;
 	const char *base = s->audio->opts.wav_out ? s->audio->opts.wav_out : VSND_AUDIO_DEFAULT_WAV_OUT;
 
+	for (int i = 0; i < ctx->n_out; i++) {
+		struct out_file *o = &ctx->out[i];
+		if (!o->in_use && strcmp(o->stream, s->name) == 0 && o->format == s->params.format &&
+		    o->rate == s->params.rate && o->channels == s->params.channels) {
+			o->in_use = true;
+			w->out = o;
+			w->file = o->file;
+			snprintf(w->path, sizeof(w->path), "%s", o->path);
+			vsnd_debug(&log_wav, "appending to %s", o->path);
+			return 0;
+		}
+	}
+	if (ctx->n_out == MAX_OUT_FILES) {
+		vsnd_error(&log_wav, "more than %d playback files", MAX_OUT_FILES);
+		return -ENOSPC;
+	}
 	/* A second playback stream gets NAME.1.wav, and so on. */
 	if (ctx->n_out == 0) {
 		snprintf(w->path, sizeof(w->path), "%s", base);
@@ -136,7 +171,15 @@ static int open_out(struct wav_stream *w, struct wav_ctx *ctx)
 		map[i] = sf_channel_for(s->params.positions[i]);
 	sf_command(w->file, SFC_SET_CHANNEL_MAP_INFO, map,
 		   (int)(sizeof(int) * s->params.channels));
-	ctx->n_out++;
+	struct out_file *o = &ctx->out[ctx->n_out++];
+	o->file = w->file;
+	snprintf(o->stream, sizeof(o->stream), "%s", s->name);
+	o->format = s->params.format;
+	o->rate = s->params.rate;
+	o->channels = s->params.channels;
+	o->in_use = true;
+	snprintf(o->path, sizeof(o->path), "%s", w->path);
+	w->out = o;
 	vsnd_info(&log_wav, "writing %s (%s, %u Hz, %u ch)", w->path,
 		  vsnd_audio_format_name(s->params.format), s->params.rate, s->params.channels);
 	return 0;
@@ -273,7 +316,10 @@ static int wav_init(struct vsnd_audio *a)
 
 static void wav_finish(struct vsnd_audio *a)
 {
-	free(a->priv);
+	struct wav_ctx *ctx = a->priv;
+	for (int i = 0; i < ctx->n_out; i++)
+		sf_close(ctx->out[i].file);
+	free(ctx);
 }
 
 static int wav_get_caps(struct vsnd_audio *a, enum vsnd_audio_direction dir,
@@ -298,8 +344,13 @@ static void wav_stream_close(struct vsnd_audio_stream *s)
 		return;
 	if (w->clock_ready)
 		vsnd_clocked_finish(&w->clock);
-	if (w->file)
+	if (w->out) {
+		/* Keep the file for a later stream of the same name; make its header valid now. */
+		sf_command(w->file, SFC_UPDATE_HEADER_NOW, NULL, 0);
+		w->out->in_use = false;
+	} else if (w->file) {
 		sf_close(w->file);
+	}
 	free(w->scratch);
 	free(w);
 	s->priv = NULL;

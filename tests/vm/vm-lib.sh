@@ -109,6 +109,7 @@ vm_run() {
 
 vm_fetch() {
 	local name=$1 out=$2
-	awk -v n="$name" '$0 == "VSND-FILE-BEGIN " n {on=1; next} /^VSND-FILE-END/ {on=0} on' "$T/console.log" |
-		tr -d '\r' | base64 -d >"$out" || vsnd_fail "cannot decode $name from the console"
+	tr -d '\r' <"$T/console.log" |
+		awk -v n="$name" '$0 == "VSND-FILE-BEGIN " n {on=1; next} /^VSND-FILE-END/ {on=0} on' |
+		base64 -d >"$out" || vsnd_fail "cannot decode $name from the console"
 }
