@@ -8,10 +8,10 @@ vsnd_setup
 qubes_env
 
 vm_start bad 21
-vm_start good 22
+vm_start good 22 --lead 8820
 "$VSND_TONE" -q --backend wav --no-pacing --wav-out "$T/mic.wav" -r 44100 -d 1 >/dev/null 2>&1
 daemon_start 21 evil --backend wav --wav-out "$T/evil.wav" --wav-in "$T/mic.wav" --no-dbus
-daemon_start 22 nice --backend wav --wav-out "$T/nice.wav" --no-dbus
+daemon_start 22 nice --backend wav --wav-out "$T/nice.wav" --no-dbus --period 441 -t 70560
 vm_expect bad connected
 vm_expect good connected
 vsnd_wait_for 10 status_is evil audio wav || vsnd_fail "evil's daemon did not open audio"

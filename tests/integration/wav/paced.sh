@@ -3,7 +3,8 @@
 source "$VSND_TESTLIB"
 vsnd_setup
 
-"$VSND_TONE" -q --backend wav --wav-out "$T/p.wav" -d 1 -s counter >"$T/tone.log" 2>&1 ||
+# A deep ring: the machine may be busy, and this test is about the clock, not about latency.
+"$VSND_TONE" -q --backend wav --wav-out "$T/p.wav" -d 1 -s counter --ring-periods 32 >"$T/tone.log" 2>&1 ||
 	vsnd_fail "paced play failed"
 wall=$(sed -n 's/.*wall_s=\([0-9.]*\).*/\1/p' "$T/tone.log")
 awk -v w="$wall" 'BEGIN { exit !(w >= 1.0) }' || vsnd_fail "1 s of audio played in $wall s"
