@@ -158,6 +158,13 @@ uint32_t vsnd_audio_frame_bytes(enum vsnd_audio_format f, uint32_t channels);
 uint8_t vsnd_audio_silence_byte(enum vsnd_audio_format f);
 /* Fill @frames frames of silence. */
 void vsnd_audio_fill_silence(enum vsnd_audio_format f, uint32_t channels, void *dst, uint32_t frames);
+/*
+ * Multiply @frames frames in place by @gain (>= 0), with clipping. A gain of
+ * exactly 1 leaves the samples untouched (bit-exact). For backends that have
+ * no mixer of their own (wav); sound servers apply volume themselves.
+ */
+void vsnd_audio_apply_gain(enum vsnd_audio_format f, uint32_t channels, void *buf, uint32_t frames,
+			   float gain);
 /* "FL", "FR", ...; "UNK" for unknown values. */
 const char *vsnd_audio_channel_name(enum vsnd_audio_channel ch);
 /*

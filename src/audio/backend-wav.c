@@ -6,7 +6,9 @@
  *
  * Samples are stored bit-exact: the WAV subtype is the stream's format
  * (U8, PCM_16, PCM_24, PCM_32, FLOAT); S24 in a 32-bit container is packed
- * to 3 bytes, which is a change of container, not of value.
+ * to 3 bytes, which is a change of container, not of value. A file has no
+ * mixer, so the stream's volume and mute are applied to what is written
+ * (volume 1 = untouched).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -98,6 +100,9 @@ static int wav_write(void *data, void *buf, uint32_t frames)
 
 	if (atomic_load(&s->muted))
 		vsnd_audio_fill_silence(s->params.format, s->params.channels, buf, frames);
+	else
+		vsnd_audio_apply_gain(s->params.format, s->params.channels, buf, frames,
+				      (float)atomic_load(&s->volume_milli) / 1000.0f);
 
 	if (s->params.format == VSND_AUDIO_FORMAT_S24) {
 		/* Repack S24-in-32 to the file's packed 3-byte samples. */

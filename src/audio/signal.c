@@ -167,3 +167,14 @@ void vsnd_audio_signal_fill(struct vsnd_audio_signal *g, void *dst, uint32_t fra
 		}
 	}
 }
+
+void vsnd_audio_apply_gain(enum vsnd_audio_format f, uint32_t channels, void *buf, uint32_t frames,
+			   float gain)
+{
+	uint32_t sb = vsnd_audio_format_sample_bytes(f);
+	uint8_t *p = buf;
+	if (gain == 1.0f || !sb)
+		return;
+	for (size_t i = 0; i < (size_t)frames * channels; i++, p += sb)
+		vsnd_audio_sample_store(f, p, vsnd_audio_sample_load(f, p) * gain);
+}
