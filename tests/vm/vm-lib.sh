@@ -101,7 +101,7 @@ vm_run() {
 		-nodefaults -no-user-config -display none -no-reboot -serial "file:$T/console.log" \
 		-kernel "$VM_CACHE/vmlinuz" -initrd "$T/initrd.gz" \
 		-append "console=ttyS0 panic=-1 loglevel=4" \
-		-chardev "socket,id=c0,path=$sock" -device "vhost-user-snd-pci,chardev=c0${VM_DEVICE_OPTS:-}" \
+		-chardev "socket,id=c0,path=$sock${VM_CHARDEV_OPTS:-}" -device "vhost-user-snd-pci,chardev=c0${VM_DEVICE_OPTS:-}" \
 		>"$T/qemu.log" 2>&1 || true
 	VM_EXIT=$(sed -n 's/^VSND-EXIT \([0-9]*\).*/\1/p' "$T/console.log" | tail -n 1)
 	[ -n "$VM_EXIT" ] || vsnd_fail "the guest did not finish its script ($accel)"
