@@ -3,7 +3,7 @@ BUILD ?= build
 MESON_OPTS ?=
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps setup build check demo bench fuzz clean
+.PHONY: all deps setup build check demo vm-demo bench fuzz clean
 
 all: build
 
@@ -27,6 +27,11 @@ check: deps
 demo: deps
 	$(MAKE) build
 	scripts/demo.sh $(BUILD)
+
+# A real Linux guest plays through vsnd-vhost-snd into the auto backend.
+vm-demo: deps
+	$(MAKE) build
+	scripts/vm-demo.sh $(BUILD)
 
 bench: deps
 	$(MAKE) build
