@@ -1,7 +1,14 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# make bench: run every benchmark (each writes bench/results/NAME.json).
-set -euo pipefail
+# make bench: run every benchmark (each writes bench/results/NAME.json and prints a table).
+set -uo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
-bench/audio-backends.sh "$build"
+status=0
+bench/audio-backends.sh "$build" || status=1
+python3 bench/qubes.py "$build" || status=1
+bench/vm.sh "$build" || status=1
+for b in "$build"/bench/*-bench; do
+	[ -x "$b" ] && { "$b" || status=1; }
+done
+exit $status

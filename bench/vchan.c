@@ -41,6 +41,10 @@ struct shared {
 	double tput[2];
 };
 
+/* Sorted latency samples of the last run (ns), for the plot. */
+static uint64_t last_lat[2][LAT_N];
+static int last_n;
+
 struct run {
 	double tput_4k, tput_64k;
 	double p50, p99, max;
@@ -160,6 +164,7 @@ static void raw_latency(struct shared *sh, int n, double *p50, double *p99)
 	qsort(lat, (size_t)n, sizeof(*lat), cmp_u64);
 	*p50 = (double)lat[n / 2] / 1e3;
 	*p99 = (double)lat[(size_t)n * 99 / 100] / 1e3;
+	memcpy(last_lat[1], lat, sizeof(uint64_t) * (size_t)n);
 	free(lat);
 }
 
@@ -214,9 +219,45 @@ static struct run one_run(struct shared *sh, int port, bool quick)
 		.p99 = (double)lat[(size_t)lat_n * 99 / 100] / 1e3,
 		.max = (double)lat[lat_n - 1] / 1e3,
 	};
+	memcpy(last_lat[0], lat, sizeof(uint64_t) * (size_t)lat_n);
+	last_n = lat_n;
 	free(lat);
 	raw_latency(sh, lat_n, &r.raw_p50, &r.raw_p99);
 	return r;
+}
+
+/* Latency CDF of the last run, libvchan vs bare socket, as a PNG next to
+ * the JSON (gnuplot from Debian; skipped if it is missing). */
+static void plot(const char *json)
+{
+	char dat[600], png[620];
+	snprintf(dat, sizeof(dat), "%s", json);
+	char *dot = strrchr(dat, '.');
+	if (dot)
+		*dot = 0;
+	snprintf(png, sizeof(png), "%s.png", dat);
+	strncat(dat, "-latency.dat", sizeof(dat) - strlen(dat) - 1);
+	FILE *f = fopen(dat, "w");
+	if (!f)
+		return;
+	for (int i = 0; i < last_n; i++)
+		fprintf(f, "%.3f %.3f %.5f\n", (double)last_lat[0][i] / 1e3,
+			(double)last_lat[1][i] / 1e3, (double)(i + 1) / last_n);
+	fclose(f);
+	FILE *g = popen("gnuplot 2>/dev/null", "w");
+	if (!g)
+		return;
+	fprintf(g, "set terminal png size 800,500\nset output '%s'\n"
+		   "set title 'vchan socket: one-way 4-byte notify latency (last run)'\n"
+		   "set xlabel 'latency (us)'\nset ylabel 'fraction of messages'\n"
+		   "set logscale x\nset key bottom right\nset grid\n"
+		   "plot '%s' using 1:3 with lines title 'libvchan (poll + wait + recv)', "
+		   "'%s' using 2:3 with lines title 'bare socketpair (poll + read)'\n",
+		png, dat, dat);
+	if (pclose(g) == 0) {
+		printf("wrote %s\n", png);
+		unlink(dat);
+	}
 }
 
 static double median(double *v, int n)
@@ -364,5 +405,6 @@ int main(int argc, char **argv)
 	fprintf(f, "}\n}\n");
 	fclose(f);
 	printf("wrote %s\n", json);
+	plot(json);
 	return 0;
 }

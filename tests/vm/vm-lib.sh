@@ -96,13 +96,17 @@ vm_run() {
 	(cd "$root" && find . | cpio -o -H newc 2>/dev/null | gzip -1) >"$T/initrd.gz"
 	local accel
 	accel=$(vm_accel)
+	# The sound device: vhost-user-snd on SOCK, unless VM_SND_ARGS names another
+	# (bench/vm.sh compares QEMU's in-process virtio-sound-pci).
+	local snd=(-chardev "socket,id=c0,path=$sock${VM_CHARDEV_OPTS:-}"
+		-device "vhost-user-snd-pci,chardev=c0${VM_DEVICE_OPTS:-}")
+	[ -n "${VM_SND_ARGS:-}" ] && read -r -a snd <<<"$VM_SND_ARGS"
 	timeout "${VM_TIMEOUT:-120}" qemu-system-x86_64 -accel "$accel" -m 512 -smp 1 \
 		-object memory-backend-memfd,id=mem,size=512M,share=on -machine q35,memory-backend=mem \
 		-nodefaults -no-user-config -display none -no-reboot -serial "file:$T/console.log" \
 		-kernel "$VM_CACHE/vmlinuz" -initrd "$T/initrd.gz" \
 		-append "console=ttyS0 panic=-1 loglevel=4" \
-		-chardev "socket,id=c0,path=$sock${VM_CHARDEV_OPTS:-}" -device "vhost-user-snd-pci,chardev=c0${VM_DEVICE_OPTS:-}" \
-		>"$T/qemu.log" 2>&1 || true
+		"${snd[@]}" >"$T/qemu.log" 2>&1 || true
 	VM_EXIT=$(sed -n 's/^VSND-EXIT \([0-9]*\).*/\1/p' "$T/console.log" | tail -n 1)
 	[ -n "$VM_EXIT" ] || vsnd_fail "the guest did not finish its script ($accel)"
 }
