@@ -407,13 +407,25 @@ void snd_io_kick(struct snd_io *io, unsigned int index)
 	}
 }
 
+static void flush(struct snd_io *io, struct stream_io *si, bool push_them);
+
 void snd_io_set_queue(struct snd_io *io, unsigned int index, struct vhost_vq *vq)
 {
 	if (index >= VIRTIO_SND_VQ_MAX)
 		return;
 	io->vq[index] = vq;
-	if (!vq)
-		io->broken_logged[index] = false;
+	if (vq)
+		return;
+	io->broken_logged[index] = false;
+	/*
+	 * A stopped ring must not be touched, and its memory may be remapped
+	 * before it starts again: forget the buffers it still owes the driver.
+	 */
+	uint8_t dir = index == VIRTIO_SND_VQ_TX ? VIRTIO_SND_D_OUTPUT :
+		      index == VIRTIO_SND_VQ_RX ? VIRTIO_SND_D_INPUT : 0xff;
+	for (uint32_t i = 0; i < snd_device_n_streams(io->dev); i++)
+		if (io->streams[i].s->direction == dir)
+			flush(io, &io->streams[i], false);
 }
 
 /* ---- streams ---- */
@@ -466,8 +478,6 @@ void snd_io_ctl_notify(struct snd_io *io, uint32_t control_id, uint16_t mask)
 
 void snd_io_reset(struct snd_io *io)
 {
-	for (uint32_t i = 0; i < snd_device_n_streams(io->dev); i++)
-		flush(io, &io->streams[i], false);
 	for (unsigned q = 0; q < VIRTIO_SND_VQ_MAX; q++)
 		snd_io_set_queue(io, q, NULL);
 }
