@@ -5,8 +5,13 @@
  *
  *   socket  UNIX stream socket, wire-compatible with qubes-core-vchan-socket:
  *           $VCHAN_SOCKET_DIR/vchan.SERVERDOM.CLIENTDOM.PORT.sock (default dir
- *           /var/run/vchan), local domain id from $VCHAN_DOMAIN (default 0),
- *           the server listens, no handshake, a raw byte stream.
+ *           /var/run/vchan, which must exist), local domain id from
+ *           $VCHAN_DOMAIN (default 0; a decimal id below 0x7FF0, anything
+ *           else is EINVAL rather than the original's silent 0), the server
+ *           listens, no handshake, a raw byte stream. The server takes one
+ *           client, then removes its socket file (so it can be
+ *           re-initialised); the file is created mode 0660. A peer that
+ *           shuts its sending side down counts as gone, as in the original.
  *   xen     libxenvchan, Qubes' xenstore path data/vchan/PEERDOM/PORT.
  *
  * Which one: the only one built, or $VSND_VCHAN=socket|xen when both are;
@@ -133,6 +138,9 @@ void libvchan_close(libvchan_t *ctrl);
 /*
  * A pollable fd, readable when the vchan has an event (data, space, peer
  * connected or gone). Owned by the vchan; do not read it or close it.
+ * Socket transport: the same fd for the vchan's whole life; while a writer
+ * waits for space and bytes are in flight it also turns readable every
+ * 2-16 ms, because the kernel does not report every read of the peer.
  */
 EVTCHN libvchan_fd_for_select(libvchan_t *ctrl);
 

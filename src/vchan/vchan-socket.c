@@ -49,7 +49,11 @@ VSND_LOG_TOPIC(log_topic, "vchan.socket");
 #define RETRY_NS (50 * 1000 * 1000)
 
 /* epoll tags */
-enum { TAG_LISTEN = 1, TAG_CONN, TAG_TIMER, TAG_DIR };
+enum { TAG_LISTEN = 1, TAG_CONN, TAG_TIMER, TAG_DIR, TAG_STARVE };
+
+/* Re-check interval while a writer waits for space, doubling to the max. */
+#define STARVE_MIN_NS (2 * 1000 * 1000)
+#define STARVE_MAX_NS (16 * 1000 * 1000)
 
 struct vchan_sock {
 	int epfd;
@@ -58,6 +62,10 @@ struct vchan_sock {
 	int tfd; /* client: retry timer while waiting */
 	int ifd; /* client: inotify on the socket directory while waiting */
 	int nl;  /* sock_diag socket for exact accounting, -1 if unavailable */
+	int sfd; /* timer re-checking space while a writer is starved, -1 until needed */
+	uint64_t starve_ns; /* its current interval, 0 = disarmed */
+	bool starved;       /* a write came up short since the timer last fired */
+	bool recheck;       /* the timer fired: the next write counts exactly */
 	uint32_t peer_ino; /* peer socket inode for sock_diag, 0 until known */
 	int state;
 	bool server;
@@ -67,6 +75,7 @@ struct vchan_sock {
 	ino_t ino;
 	uint32_t rcap;    /* data_ready cap (read_min rounded) */
 	uint64_t unacked; /* bytes handed to the kernel since its queue was last seen empty */
+	uint64_t rx_known; /* bytes known to be queued for us (only we take them) */
 	struct vsnd_ring wring;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
@@ -138,6 +147,7 @@ static int setup_conn(struct vchan_sock *s, int fd)
 		vsnd_debug(&log_topic, "SO_SNDBUF: %s", strerror(errno));
 	s->fd = fd;
 	s->unacked = 0;
+	s->rx_known = 0;
 	s->peer_ino = 0;
 	if (s->nl < 0) {
 		int nl = vchan_diag_open();
@@ -251,6 +261,43 @@ static int pump(struct vchan_sock *s)
 	return 0;
 }
 
+/*
+ * The kernel wakes a writer (EPOLLOUT) only when the reader frees a whole
+ * skb while the queue is below the writable mark. A reader that took part
+ * of an skb and now waits for more (an all-or-nothing recv) would leave a
+ * writer waiting for space it already has: the same ring on Xen never
+ * stalls there. So while a writer is starved and bytes are in flight, a
+ * timer makes the vchan fd readable now and then, backing off from 2 ms to
+ * 16 ms, and the next call re-counts exactly.
+ */
+static void starve_set(struct vchan_sock *s, uint64_t ns)
+{
+	if (ns && s->sfd < 0) {
+		s->sfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+		if (s->sfd < 0)
+			return;
+		if (ep_add(s, s->sfd, TAG_STARVE, EPOLLIN) < 0) {
+			close_fd(&s->sfd);
+			return;
+		}
+	}
+	if (s->sfd < 0 || ns == s->starve_ns)
+		return;
+	struct itimerspec its = { .it_value = { .tv_sec = (time_t)(ns / 1000000000u),
+						.tv_nsec = (long)(ns % 1000000000u) } };
+	if (timerfd_settime(s->sfd, 0, &its, NULL) == 0)
+		s->starve_ns = ns;
+}
+
+/* Arming is one syscall and happens once per starvation episode: the timer
+ * then stops by itself at the first expiry with no short write since. */
+static void starve_arm(struct vchan_sock *s)
+{
+	s->starved = true;
+	if (!s->starve_ns)
+		starve_set(s, STARVE_MIN_NS);
+}
+
 /* Block until the epoll fd reports something, consume it, then pump. */
 static int wait_event(struct vchan_sock *s, int timeout_ms)
 {
@@ -273,6 +320,16 @@ static int wait_event(struct vchan_sock *s, int timeout_ms)
 		} else if (ev[i].data.u32 == TAG_DIR && s->ifd >= 0) {
 			while (read(s->ifd, buf, sizeof(buf)) > 0)
 				;
+		} else if (ev[i].data.u32 == TAG_STARVE && s->sfd >= 0 && s->starve_ns) {
+			uint64_t t;
+			if (read(s->sfd, &t, sizeof(t)) > 0) {
+				uint64_t next = s->starve_ns * 2;
+				s->recheck = true;
+				s->starve_ns = 0; /* one-shot: expired */
+				if (s->starved)
+					starve_set(s, next < STARVE_MAX_NS ? next : STARVE_MAX_NS);
+				s->starved = false;
+			}
 		}
 	}
 	int r = pump(s);
@@ -297,6 +354,9 @@ static uint64_t in_flight(struct vchan_sock *s, bool exact)
 		return 0;
 	if (outq <= 0) {
 		s->unacked = 0;
+		/* Nothing in flight: the kernel signals everything from here. */
+		if (s->starve_ns)
+			starve_set(s, 0);
 		return 0;
 	}
 	uint64_t bound = (uint64_t)outq < s->unacked ? (uint64_t)outq : s->unacked;
@@ -329,6 +389,7 @@ static uint32_t ready_now(struct vchan_sock *s)
 	int inq = 0;
 	if (s->fd < 0 || ioctl(s->fd, SIOCINQ, &inq) < 0 || inq < 0)
 		return 0;
+	s->rx_known = (uint64_t)inq;
 	return (uint32_t)inq < s->rcap ? (uint32_t)inq : s->rcap;
 }
 
@@ -356,8 +417,9 @@ static int sock_is_open(void *impl)
 }
 
 /* Take @size bytes now: straight to the socket while nothing is queued
- * ahead of them (keeps order, saves a copy), the rest into the ring. */
-static void put(struct vchan_sock *s, const uint8_t *p, size_t size)
+ * ahead of them (keeps order, saves a copy), the rest into the ring.
+ * Returns 0, or -EPIPE if the peer turned out to be gone. */
+static int put(struct vchan_sock *s, const uint8_t *p, size_t size)
 {
 	if (s->fd >= 0 && vsnd_ring_readable(&s->wring) == 0) {
 		ssize_t w = send(s->fd, p, size, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -367,10 +429,12 @@ static void put(struct vchan_sock *s, const uint8_t *p, size_t size)
 			size -= (size_t)w;
 		} else if (w < 0 && (errno == EPIPE || errno == ECONNRESET)) {
 			mark_gone(s);
+			return -EPIPE;
 		}
 	}
 	if (size)
 		vsnd_ring_write(&s->wring, p, (uint32_t)size);
+	return 0;
 }
 
 static int do_write(struct vchan_sock *s, const void *data, size_t size, bool all)
@@ -396,13 +460,26 @@ static int do_write(struct vchan_sock *s, const void *data, size_t size, bool al
 					 ? (uint32_t)(cap64 - quick) : 0;
 		if (space < need)
 			space = space_now(s, false);
-		if (space < need)
+		/* The exact count costs a netlink round trip: a writer running
+		 * ahead of its reader would pay it on every call. Kernel wakeups
+		 * keep the cheap bound moving; the exact count is for when they
+		 * cannot (the starvation timer fired). buffer_space() is always
+		 * exact and tightens the bound, so writing what it reported
+		 * never comes up short. */
+		if (space < need && s->recheck) {
+			s->recheck = false;
 			space = space_now(s, true);
+		}
 		if (space >= need) {
 			size_t n = size < space ? size : space;
-			put(s, data, n);
+			r = put(s, data, n);
+			if (r < 0)
+				return fail(r);
+			if (n < size)
+				starve_arm(s);
 			return (int)(n > INT_MAX ? INT_MAX : n);
 		}
+		starve_arm(s);
 		if (!s->blocking)
 			return 0;
 		r = wait_event(s, -1);
@@ -435,6 +512,7 @@ static ssize_t take(struct vchan_sock *s, uint8_t *p, size_t size, bool all)
 		ssize_t r = recv(s->fd, p + got, size - got, MSG_DONTWAIT);
 		if (r > 0) {
 			got += (size_t)r;
+			s->rx_known = s->rx_known > (uint64_t)r ? s->rx_known - (uint64_t)r : 0;
 			/* one recv() gathers all queued bytes up to size */
 			if (!all)
 				break;
@@ -476,10 +554,15 @@ static int do_read(struct vchan_sock *s, void *data, size_t size, bool all)
 			if (n > 0)
 				return (int)n;
 		} else if (s->fd >= 0) {
-			int inq = 0;
-			if (ioctl(s->fd, SIOCINQ, &inq) < 0)
-				return fail(-errno);
-			if ((size_t)inq >= size) {
+			/* The peer only adds: a count seen earlier, minus what we
+			 * took since, still holds, and saves a syscall per message. */
+			if (s->rx_known < size) {
+				int inq = 0;
+				if (ioctl(s->fd, SIOCINQ, &inq) < 0)
+					return fail(-errno);
+				s->rx_known = inq > 0 ? (uint64_t)inq : 0;
+			}
+			if (s->rx_known >= size) {
 				/* All-or-nothing holds: SIOCINQ said the bytes are
 				 * queued, and only this thread reads them. */
 				ssize_t n = take(s, data, size, true);
@@ -488,8 +571,10 @@ static int do_read(struct vchan_sock *s, void *data, size_t size, bool all)
 				if (n > 0)
 					return (int)n;
 			}
-			/* Not enough: is more coming at all? */
-			check_hup(s);
+			/* Not enough: is more coming at all? A blocking caller
+			 * learns it from the HUP event it is about to wait for. */
+			if (!s->blocking)
+				check_hup(s);
 		}
 		if (s->state == VCHAN_DISCONNECTED)
 			return fail(-EPIPE);
@@ -551,6 +636,7 @@ static void sock_close(void *impl)
 	close_fd(&s->tfd);
 	close_fd(&s->ifd);
 	close_fd(&s->nl);
+	close_fd(&s->sfd);
 	close_fd(&s->epfd);
 	vsnd_ring_finish(&s->wring);
 	free(s);
@@ -571,7 +657,7 @@ static struct vchan_sock *sock_new(int server_dom, int client_dom, int port,
 		*err = -ENOMEM;
 		return NULL;
 	}
-	s->fd = s->lfd = s->tfd = s->ifd = s->nl = -1;
+	s->fd = s->lfd = s->tfd = s->ifd = s->nl = s->sfd = -1;
 	s->blocking = true;
 	s->state = VCHAN_WAITING;
 	s->rcap = round_size(read_min);

@@ -258,14 +258,88 @@ static void test_cat(const char *cat)
 	free(in);
 }
 
+/* Feed @n bytes of @b into @fd from a child, then close it. */
+static pid_t feed(int fd, const uint8_t *b, size_t n)
+{
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (!pid) {
+		while (n) {
+			ssize_t w = write(fd, b, n);
+			if (w <= 0)
+				_exit(1);
+			b += w;
+			n -= (size_t)w;
+		}
+		_exit(0);
+	}
+	close(fd);
+	return pid;
+}
+
+/* Two cats, one each side, both ways at once: like socat, each exits once
+ * its stdin is delivered and the other side fell silent. */
+static void test_cat_pair(const char *cat)
+{
+	enum { N = 1 << 20 };
+	uint8_t *a = malloc(N), *b = malloc(N), *in = malloc(N + 1);
+	CHECK(a && b && in);
+	vt_fill(a, N, 11, 0);
+	vt_fill(b, N, 12, 0);
+	int to_s, from_s, to_c, from_c, st;
+	vt_set_domain(0);
+	pid_t srv = spawn_cat(cat, "--server", "1", "200", &to_s, &from_s);
+	vt_set_domain(1);
+	pid_t cli = spawn_cat(cat, "--client", "0", "200", &to_c, &from_c);
+	pid_t f1 = feed(to_s, a, N), f2 = feed(to_c, b, N);
+	/* read both outputs at once: each is bigger than a pipe */
+	size_t got_s = 0, got_c = 0;
+	uint8_t *out_s = malloc(N + 1), *out_c = in;
+	CHECK(out_s);
+	struct pollfd p[2] = { { .fd = from_s, .events = POLLIN }, { .fd = from_c, .events = POLLIN } };
+	while (p[0].fd >= 0 || p[1].fd >= 0) {
+		CHECK(poll(p, 2, 10000) > 0);
+		for (int k = 0; k < 2; k++) {
+			if (p[k].fd < 0 || !p[k].revents)
+				continue;
+			uint8_t *dst = k ? out_c : out_s;
+			size_t *got = k ? &got_c : &got_s;
+			CHECK(*got <= N);
+			ssize_t r = read(p[k].fd, dst + *got, N + 1 - *got);
+			CHECK(r >= 0);
+			if (r == 0) {
+				close(p[k].fd);
+				p[k].fd = -1;
+			}
+			*got += (size_t)r;
+		}
+	}
+	CHECK_EQ(got_s, N);
+	CHECK_EQ(got_c, N);
+	CHECK(memcmp(out_s, b, N) == 0);
+	CHECK(memcmp(out_c, a, N) == 0);
+	pid_t all[4] = { srv, cli, f1, f2 };
+	for (int i = 0; i < 4; i++) {
+		CHECK(waitpid(all[i], &st, 0) == all[i]);
+		CHECK(WIFEXITED(st));
+		CHECK_EQ(WEXITSTATUS(st), 0);
+	}
+	free(a);
+	free(b);
+	free(in);
+	free(out_s);
+}
+
 int main(int argc, char **argv)
 {
 	signal(SIGPIPE, SIG_IGN); /* the raw side may write to a gone peer */
 	vt_tmpdir();
 	test_raw_client();
 	test_raw_server();
-	if (argc > 1)
+	if (argc > 1) {
 		test_cat(argv[1]);
+		test_cat_pair(argv[1]);
+	}
 	printf("ok\n");
 	return 0;
 }
