@@ -8,7 +8,5 @@ status=0
 bench/audio-backends.sh "$build" || status=1
 python3 bench/qubes.py "$build" || status=1
 bench/vm.sh "$build" || status=1
-for b in "$build"/bench/*-bench; do
-	[ -x "$b" ] && { "$b" || status=1; }
-done
+"$build/tests/vchan/vsnd-bench-vchan" || status=1
 exit $status
