@@ -32,16 +32,20 @@ rm -f /tmp/vsnd-bench.*.wav
 
 # Real servers, each in a private runtime dir, as in the integration tests.
 export VSND_TONE="$tone" VSND_BUILD_DIR="$build" VSND_SOURCE_DIR="$PWD"
-for server in pipewire pulse; do
-	[ -f "tests/integration/$server/server.sh" ] || continue
-	(
-		source tests/integration/lib.sh
-		vsnd_setup
-		source "tests/integration/$server/server.sh"
-		vsnd_start_server
-		run_case "$server" play --backend "$server"
-	)
-done
+(
+	source tests/integration/lib.sh
+	source tests/integration/pipewire/server.sh
+	pw_test_setup
+	pw_server_start
+	run_case pipewire play --backend pipewire
+)
+(
+	source tests/integration/lib.sh
+	source tests/integration/pulse/server.sh
+	vsnd_setup
+	pulse_start
+	run_case pulse play --backend pulse --device vsnd_null
+)
 
 python3 bench/report.py audio-backends "$raw"
 rm -f "$raw"

@@ -115,6 +115,9 @@ void vsnd_audio_stream_wake(struct vsnd_audio_stream *s);
 /* Record a volume/mute change seen on the host side and notify VOLUME if it changed. */
 void vsnd_audio_stream_report_volume(struct vsnd_audio_stream *s, float volume, bool muted);
 
+/* Everything vsnd knows (for backends whose server or file converts anything). */
+void vsnd_audio_caps_all(struct vsnd_audio_caps *caps);
+
 /* The backend tables. */
 extern const struct vsnd_audio_ops vsnd_audio_null_ops;
 extern const struct vsnd_audio_ops vsnd_audio_wav_ops;

@@ -821,13 +821,7 @@ static int backend_get_caps(struct vsnd_audio *a, enum vsnd_audio_direction dir,
 		       struct vsnd_audio_caps *caps)
 {
 	/* PipeWire converts format, rate and layout: we offer everything vsnd knows. */
-	*caps = (struct vsnd_audio_caps){
-		.formats = VSND_AUDIO_FORMAT_ALL,
-		.rate_min = VSND_AUDIO_RATE_MIN,
-		.rate_max = VSND_AUDIO_RATE_MAX,
-		.channels_min = 1,
-		.channels_max = VSND_AUDIO_MAX_CHANNELS,
-	};
+	vsnd_audio_caps_all(caps);
 	return 0;
 }
 

@@ -745,13 +745,9 @@ static void pulse_finish(struct vsnd_audio *a)
 static int pulse_get_caps(struct vsnd_audio *a, enum vsnd_audio_direction dir,
 			  struct vsnd_audio_caps *caps)
 {
-	*caps = (struct vsnd_audio_caps){
-		.formats = VSND_AUDIO_FORMAT_ALL,
-		.rate_min = VSND_AUDIO_RATE_MIN,
-		.rate_max = VSND_AUDIO_RATE_MAX < PA_RATE_MAX ? VSND_AUDIO_RATE_MAX : PA_RATE_MAX,
-		.channels_min = 1,
-		.channels_max = VSND_AUDIO_MAX_CHANNELS,
-	};
+	vsnd_audio_caps_all(caps);
+	if (caps->rate_max > PA_RATE_MAX)
+		caps->rate_max = PA_RATE_MAX;
 	return 0;
 }
 

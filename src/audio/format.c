@@ -171,3 +171,14 @@ int vsnd_audio_params_check(const struct vsnd_audio_params *p, const struct vsnd
 	}
 	return 0;
 }
+
+void vsnd_audio_caps_all(struct vsnd_audio_caps *caps)
+{
+	*caps = (struct vsnd_audio_caps){
+		.formats = VSND_AUDIO_FORMAT_ALL,
+		.rate_min = VSND_AUDIO_RATE_MIN,
+		.rate_max = VSND_AUDIO_RATE_MAX,
+		.channels_min = 1,
+		.channels_max = VSND_AUDIO_MAX_CHANNELS,
+	};
+}

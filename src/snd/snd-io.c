@@ -274,28 +274,43 @@ static void handle_control(struct snd_io *io)
 	vhost_vq_notify(vq);
 }
 
+/*
+ * The stream an I/O buffer is for: a prepared stream of @dir with room for
+ * one more buffer in flight. Otherwise the buffer is answered BAD_MSG at
+ * once and NULL is returned.
+ */
+static struct stream_io *io_stream(struct snd_io *io, unsigned int q, const struct vhost_vq_elem *e,
+				   uint8_t dir)
+{
+	struct virtio_snd_pcm_xfer x;
+	struct snd_stream *s = NULL;
+	if (iov_to_buf(e->iov, e->out_num, 0, &x, sizeof(x)) == sizeof(x))
+		s = snd_device_stream(io->dev, le32toh(x.stream_id));
+	if (!s || s->direction != dir || !s->host ||
+	    (s->state != SND_PCM_PREPARE && s->state != SND_PCM_START && s->state != SND_PCM_STOP) ||
+	    io->streams[s->id].head - io->streams[s->id].tail == MAX_PENDING) {
+		log_bad(io, dir == VIRTIO_SND_D_OUTPUT ? "TX not for a prepared output stream with room"
+						       : "RX not for a prepared input stream with room",
+			s ? s->id : UINT32_MAX);
+		complete_now(io, q, e, VIRTIO_SND_S_BAD_MSG);
+		return NULL;
+	}
+	return &io->streams[s->id];
+}
+
 static void handle_tx(struct snd_io *io)
 {
 	struct vhost_vq *vq = io->vq[VIRTIO_SND_VQ_TX];
 	struct vhost_vq_elem *e = &io->elem;
-	struct virtio_snd_pcm_xfer x;
 	int ret;
 	while ((ret = vhost_vq_pop(vq, e)) == 1) {
-		if (iov_to_buf(e->iov, e->out_num, 0, &x, sizeof(x)) != sizeof(x)) {
-			complete_now(io, VIRTIO_SND_VQ_TX, e, VIRTIO_SND_S_BAD_MSG);
+		struct stream_io *si = io_stream(io, VIRTIO_SND_VQ_TX, e, VIRTIO_SND_D_OUTPUT);
+		if (!si)
 			continue;
-		}
-		struct snd_stream *s = snd_device_stream(io->dev, le32toh(x.stream_id));
-		struct stream_io *si = s ? &io->streams[s->id] : NULL;
-		uint64_t bytes = e->out_bytes - sizeof(x);
-		if (!s || s->direction != VIRTIO_SND_D_OUTPUT || !s->host ||
-		    (s->state != SND_PCM_PREPARE && s->state != SND_PCM_START && s->state != SND_PCM_STOP)) {
-			log_bad(io, "TX for a stream that is not a prepared output", le32toh(x.stream_id));
-			complete_now(io, VIRTIO_SND_VQ_TX, e, VIRTIO_SND_S_BAD_MSG);
-			continue;
-		}
-		if (bytes % s->frame_bytes || si->head - si->tail == MAX_PENDING) {
-			log_bad(io, "TX buffer of torn frames or too many in flight", (uint32_t)bytes);
+		struct snd_stream *s = si->s;
+		uint64_t bytes = e->out_bytes - sizeof(struct virtio_snd_pcm_xfer);
+		if (bytes % s->frame_bytes) {
+			log_bad(io, "TX buffer of torn frames", (uint32_t)bytes);
 			complete_now(io, VIRTIO_SND_VQ_TX, e, VIRTIO_SND_S_BAD_MSG);
 			continue;
 		}
@@ -319,7 +334,7 @@ static void handle_tx(struct snd_io *io)
 		/* Gather straight into the host ring: no per-period allocation. */
 		struct vsnd_ring_area a[2];
 		vsnd_ring_write_begin(ring, a, frames);
-		size_t off = sizeof(x);
+		size_t off = sizeof(struct virtio_snd_pcm_xfer);
 		for (int k = 0; k < 2; k++) {
 			size_t n = (size_t)a[k].frames * s->frame_bytes;
 			iov_to_buf(e->iov, e->out_num, off, a[k].data, n);
@@ -342,19 +357,14 @@ static void handle_rx(struct snd_io *io)
 {
 	struct vhost_vq *vq = io->vq[VIRTIO_SND_VQ_RX];
 	struct vhost_vq_elem *e = &io->elem;
-	struct virtio_snd_pcm_xfer x;
 	int ret;
 	while ((ret = vhost_vq_pop(vq, e)) == 1) {
-		if (iov_to_buf(e->iov, e->out_num, 0, &x, sizeof(x)) != sizeof(x)) {
-			complete_now(io, VIRTIO_SND_VQ_RX, e, VIRTIO_SND_S_BAD_MSG);
+		struct stream_io *si = io_stream(io, VIRTIO_SND_VQ_RX, e, VIRTIO_SND_D_INPUT);
+		if (!si)
 			continue;
-		}
-		struct snd_stream *s = snd_device_stream(io->dev, le32toh(x.stream_id));
-		struct stream_io *si = s ? &io->streams[s->id] : NULL;
-		if (!s || s->direction != VIRTIO_SND_D_INPUT || !s->host || !si->rx_iov ||
-		    (s->state != SND_PCM_PREPARE && s->state != SND_PCM_START && s->state != SND_PCM_STOP) ||
-		    e->in_bytes < sizeof(struct virtio_snd_pcm_status) || si->head - si->tail == MAX_PENDING) {
-			log_bad(io, "RX for a stream that is not a prepared input", le32toh(x.stream_id));
+		struct snd_stream *s = si->s;
+		if (!si->rx_iov || e->in_bytes < sizeof(struct virtio_snd_pcm_status)) {
+			log_bad(io, "RX buffer without room for its status", (uint32_t)e->in_bytes);
 			complete_now(io, VIRTIO_SND_VQ_RX, e, VIRTIO_SND_S_BAD_MSG);
 			continue;
 		}

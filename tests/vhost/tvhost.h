@@ -20,29 +20,8 @@
 
 #include <linux/virtio_ring.h>
 
-#define CHECK(cond)                                                                    \
-	do {                                                                           \
-		if (!(cond)) {                                                         \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-			exit(1);                                                       \
-		}                                                                      \
-	} while (0)
-
-#define CHECK_EQ(a, b)                                                                 \
-	do {                                                                           \
-		long long va_ = (long long)(a), vb_ = (long long)(b);                  \
-		if (va_ != vb_) {                                                      \
-			fprintf(stderr, "%s:%d: %s == %s failed: %lld != %lld\n", __FILE__, \
-				__LINE__, #a, #b, va_, vb_);                           \
-			exit(1);                                                       \
-		}                                                                      \
-	} while (0)
-
-#define RUN(test)                                  \
-	do {                                       \
-		fprintf(stderr, "-- %s\n", #test); \
-		test();                            \
-	} while (0)
+/* CHECK, CHECK_EQ, RUN: the unit tests' assertions. */
+#include "../unit/check.h"
 
 /* Number of open fds of this process (entries of /proc/self/fd minus the dir's own). */
 static inline int count_fds(void)
