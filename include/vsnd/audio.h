@@ -95,7 +95,7 @@ struct vsnd_audio_params {
 	uint32_t period_frames; /* the host clock's quantum for this stream */
 	uint32_t ring_periods;  /* ring capacity in periods; 0 = 4 */
 	const char *stream_name; /* e.g. "playback" / "record"; copied */
-	float volume;            /* initial linear volume 0..1.5; < 0 = server default */
+	float volume;            /* initial volume 0..1.5 (mixer scale, see below); < 0 = server default */
 	bool muted;
 };
 
@@ -122,7 +122,7 @@ struct vsnd_audio_status {
 	uint32_t ring_frames;     /* frames waiting in the ring now */
 	uint32_t delay_frames;    /* frames the backend/server holds beyond the ring */
 	uint32_t reconnects;      /* successful reconnections to the sound server */
-	float volume;             /* current linear volume (mean of channels) */
+	float volume;             /* current volume, mixer scale (mean of channels) */
 	bool muted;
 };
 
@@ -159,9 +159,10 @@ uint8_t vsnd_audio_silence_byte(enum vsnd_audio_format f);
 /* Fill @frames frames of silence. */
 void vsnd_audio_fill_silence(enum vsnd_audio_format f, uint32_t channels, void *dst, uint32_t frames);
 /*
- * Multiply @frames frames in place by @gain (>= 0), with clipping. A gain of
- * exactly 1 leaves the samples untouched (bit-exact). For backends that have
- * no mixer of their own (wav); sound servers apply volume themselves.
+ * Multiply @frames frames in place by the amplitude @gain (>= 0), with
+ * clipping. A gain of exactly 1 leaves the samples untouched (bit-exact). For
+ * backends that have no mixer of their own (wav); sound servers apply volume
+ * themselves.
  */
 void vsnd_audio_apply_gain(enum vsnd_audio_format f, uint32_t channels, void *buf, uint32_t frames,
 			   float gain);
@@ -260,7 +261,12 @@ uint32_t vsnd_audio_stream_dispatch(struct vsnd_audio_stream *s);
 /* A snapshot of the counters; callable from any thread. */
 void vsnd_audio_stream_get_status(struct vsnd_audio_stream *s, struct vsnd_audio_status *st);
 
-/* Set linear volume (0..1.5) and mute on the host stream. Returns 0 or -errno. */
+/*
+ * Set the volume (0..1.5) and mute of the host stream. Volumes are on the
+ * mixer's scale, the percentage pactl, wpctl and pavucontrol show (1 = 100 %),
+ * as pacat-simple-vchan's -V: the amplitude gain is volume^3 (the cubic
+ * curve both PulseAudio and PipeWire use). Returns 0 or -errno.
+ */
 int vsnd_audio_stream_set_volume(struct vsnd_audio_stream *s, float volume, bool muted);
 
 /* Short name of a state ("paused", "running", ...). */

@@ -28,6 +28,7 @@
  * hold. A null sink has no device delay, so it is ~0 there.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -234,8 +235,9 @@ static void apply_volume(struct backend_stream *st)
 	st->vol_applied = true;
 	if (!st->vol_known && !st->mute_known)
 		return; /* the server's default (or what the session manager restores) */
+	/* vsnd volumes are the mixer's scale; PipeWire's channelVolumes are amplitudes. */
 	for (uint32_t i = 0; i < n; i++)
-		vols[i] = st->volume;
+		vols[i] = st->volume * st->volume * st->volume;
 	if (st->vol_known && st->mute_known)
 		ret = pw_stream_set_control(st->stream, SPA_PROP_channelVolumes, n, vols,
 					    SPA_PROP_mute, 1, &mute, 0);
@@ -356,7 +358,7 @@ static void on_param_changed(void *data, uint32_t id, const struct spa_pod *para
 	/* Before our own values are applied this is the node's default: not news. */
 	if (!seen || ((st->vol_known || st->mute_known) && !st->vol_applied))
 		return;
-	float vol = mean >= 0 ? mean * master : st->volume;
+	float vol = mean >= 0 ? cbrtf(mean * master) : st->volume;
 	if (vol < 0)
 		vol = 1.0f;
 	vsnd_debug(&log_pw, "%s: host volume %.3f%s", st->s->name, (double)vol, muted ? " (muted)" : "");

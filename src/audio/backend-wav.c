@@ -11,6 +11,7 @@
  * (volume 1 = untouched).
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,7 +103,7 @@ static int wav_write(void *data, void *buf, uint32_t frames)
 		vsnd_audio_fill_silence(s->params.format, s->params.channels, buf, frames);
 	else
 		vsnd_audio_apply_gain(s->params.format, s->params.channels, buf, frames,
-				      (float)atomic_load(&s->volume_milli) / 1000.0f);
+				      powf((float)atomic_load(&s->volume_milli) / 1000.0f, 3.0f));
 
 	if (s->params.format == VSND_AUDIO_FORMAT_S24) {
 		/* Repack S24-in-32 to the file's packed 3-byte samples. */

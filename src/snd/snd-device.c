@@ -278,11 +278,17 @@ uint32_t snd_volume_from_gain(float gain)
 	return v < 0 ? 0 : v > SND_VOLUME_MAX ? SND_VOLUME_MAX : (uint32_t)v;
 }
 
+/* The host's volumes are on the mixer scale: amplitude = volume^3. */
+float snd_volume_host(uint32_t v)
+{
+	return cbrtf(snd_volume_gain(v));
+}
+
 int snd_apply_volume(struct snd_device *d, struct snd_stream *s)
 {
 	if (!s->host)
 		return 0; /* applied when PREPARE opens the host stream */
-	return vsnd_audio_stream_set_volume(s->host, snd_volume_gain(s->volume), !s->on);
+	return vsnd_audio_stream_set_volume(s->host, snd_volume_host(s->volume), !s->on);
 }
 
 void snd_device_host_volume_changed(struct snd_device *d, struct snd_stream *s)
@@ -291,7 +297,7 @@ void snd_device_host_volume_changed(struct snd_device *d, struct snd_stream *s)
 	if (!s->host)
 		return;
 	vsnd_audio_stream_get_status(s->host, &st);
-	uint32_t v = snd_volume_from_gain(st.volume);
+	uint32_t v = snd_volume_from_gain(st.volume * st.volume * st.volume);
 	bool on = !st.muted;
 	uint32_t base = s->id * SND_CTLS_PER_STREAM;
 	if (v != s->volume) {

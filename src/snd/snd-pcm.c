@@ -100,7 +100,7 @@ static uint32_t prepare(struct snd_device *d, struct snd_stream *s)
 	/* The ring holds the guest's whole buffer, so what the driver sends always fits. */
 	p.ring_periods = s->buffer_bytes / s->period_bytes;
 	p.stream_name = s->name;
-	p.volume = snd_volume_gain(s->volume);
+	p.volume = snd_volume_host(s->volume);
 	p.muted = !s->on;
 	s->host = vsnd_audio_stream_new(d->audio, &p);
 	if (!s->host) {

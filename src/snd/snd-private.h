@@ -29,6 +29,7 @@ void snd_pcm_close_host(struct snd_device *d, struct snd_stream *s);
 uint32_t snd_pcm_request(struct snd_device *d, uint32_t code, const uint8_t *req, size_t len);
 
 /* snd-device.c: controls */
+float snd_volume_host(uint32_t v); /* the control's value as a host (mixer-scale) volume */
 int snd_apply_volume(struct snd_device *d, struct snd_stream *s);
 
 #endif /* VSND_SND_PRIVATE_H */

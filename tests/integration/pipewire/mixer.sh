@@ -48,22 +48,22 @@ for vm in vm-alpha "vm beta"; do
 done
 
 # Each VM has its own volume, the one it asked for.
-vsnd_wait_for 5 props_are vsnd.vm-alpha.tone '[.info.params.Props[] | select(.channelVolumes) | .channelVolumes] | last' '[0.5,0.5]' ||
+vsnd_wait_for 5 props_are vsnd.vm-alpha.tone '[.info.params.Props[] | select(.channelVolumes) | .channelVolumes] | last' '[0.125,0.125]' ||
 	vsnd_fail "vm-alpha: channelVolumes are $(prop vsnd.vm-alpha.tone '[.info.params.Props[].channelVolumes]')"
-vsnd_wait_for 5 props_are "vsnd.vm beta.tone" '[.info.params.Props[] | select(.channelVolumes) | .channelVolumes] | last' '[0.8,0.8]' ||
+vsnd_wait_for 5 props_are "vsnd.vm beta.tone" '[.info.params.Props[] | select(.channelVolumes) | .channelVolumes] | last' '[0.512,0.512]' ||
 	vsnd_fail "vm beta: channelVolumes are $(prop "vsnd.vm beta.tone" '[.info.params.Props[].channelVolumes]')"
 props_are vsnd.vm-alpha.tone '[.info.params.Props[] | select(.mute != null) | .mute] | last' false ||
 	vsnd_fail "vm-alpha is muted"
-echo "volumes: vm-alpha 0.5, vm beta 0.8 as asked"
+echo "volumes: vm-alpha 0.5, vm beta 0.8 as asked (amplitudes 0.125, 0.512: the mixer's cubic scale)"
 
 # The host changes vm-alpha's volume and mutes it (as a mixer would): the
 # backend sees it, and vm beta is untouched.
 id=$(pw_node_id vsnd.vm-alpha.tone)
-pw-cli set-param "$id" Props '{ channelVolumes: [ 0.25, 0.25 ], mute: true }' >/dev/null ||
+pw-cli set-param "$id" Props '{ channelVolumes: [ 0.216, 0.216 ], mute: true }' >/dev/null ||
 	vsnd_fail "pw-cli set-param failed"
-vsnd_wait_for 5 grep -q "tone: host volume 0.250 (muted)" "$T/tone-vm-alpha.log" ||
+vsnd_wait_for 5 grep -q "tone: host volume 0.600 (muted)" "$T/tone-vm-alpha.log" ||
 	vsnd_fail "the host's volume change was not reported"
-props_are "vsnd.vm beta.tone" '[.info.params.Props[] | select(.channelVolumes) | .channelVolumes] | last' '[0.8,0.8]' ||
+props_are "vsnd.vm beta.tone" '[.info.params.Props[] | select(.channelVolumes) | .channelVolumes] | last' '[0.512,0.512]' ||
 	vsnd_fail "vm beta's volume changed with vm-alpha's"
 grep -q "host volume" "$T/tone-vm beta.log" && vsnd_fail "vm beta saw a volume change"
 echo "host volume change reported: $(grep -o 'host volume.*' "$T/tone-vm-alpha.log" | tail -n 1)"
