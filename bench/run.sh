@@ -8,5 +8,6 @@ status=0
 bench/audio-backends.sh "$build" || status=1
 python3 bench/qubes.py "$build" || status=1
 bench/vm.sh "$build" || status=1
+bench/vhost-snd.sh "$build" || status=1
 "$build/tests/vchan/vsnd-bench-vchan" || status=1
 exit $status

@@ -26,6 +26,7 @@ struct opts {
 	double period_ms, buffer_ms, seconds;
 	int format, rate, channels; /* vsnd-rec; -1 = default */
 	const char *file;
+	const char *jitter_out; /* write each completion's deviation (ms) here */
 	bool record;
 };
 
@@ -99,6 +100,7 @@ static int parse(struct opts *o, int argc, char **argv)
 		{ "rate", required_argument, NULL, 'r' },
 		{ "channels", required_argument, NULL, 'c' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "jitter-out", required_argument, NULL, 'J' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -120,6 +122,7 @@ static int parse(struct opts *o, int argc, char **argv)
 		case 'r': o->rate = atoi(optarg); break;
 		case 'c': o->channels = atoi(optarg); break;
 		case 'v': vsnd_log_more_verbose(1); break;
+		case 'J': o->jitter_out = optarg; break;
 		case 'h': usage(stdout, o->record); exit(0);
 		default: usage(stderr, o->record); return -1;
 		}
@@ -131,6 +134,41 @@ static int parse(struct opts *o, int argc, char **argv)
 	}
 	o->file = argv[optind];
 	return 0;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Completion jitter: completion n should come at t0 + n * period. The
+ * deviations, less their median (a constant offset is latency, not jitter),
+ * in absolute value: p50, p99, max.
+ */
+static void report_jitter(struct snd_drv *d, uint32_t period_frames, uint32_t rate, const char *out)
+{
+	size_t n;
+	const uint64_t *t = snd_drv_completion_times(d, &n);
+	if (n < 10)
+		return;
+	int64_t *dev = calloc(n, sizeof(*dev));
+	for (size_t i = 0; i < n; i++)
+		dev[i] = (int64_t)(t[i] - t[0]) - (int64_t)vsnd_frames_to_ns((uint64_t)i * period_frames, rate);
+	qsort(dev, n, sizeof(*dev), cmp_i64);
+	int64_t med = dev[n / 2];
+	for (size_t i = 0; i < n; i++)
+		dev[i] = dev[i] > med ? dev[i] - med : med - dev[i];
+	qsort(dev, n, sizeof(*dev), cmp_i64);
+	FILE *f = out ? fopen(out, "w") : NULL;
+	for (size_t i = 0; f && i < n; i++)
+		fprintf(f, "%.4f\n", dev[i] / 1e6);
+	if (f)
+		fclose(f);
+	printf("completion jitter: p50 %.3f ms, p99 %.3f ms, max %.3f ms over %zu periods\n", dev[n / 2] / 1e6,
+	       dev[n * 99 / 100] / 1e6, dev[n - 1] / 1e6, n);
+	free(dev);
 }
 
 static void report(struct snd_drv *d, uint32_t frame_bytes, uint32_t rate, uint64_t frames, double wall)
@@ -216,6 +254,7 @@ static int play(struct opts *o, struct snd_drv *d)
 	}
 	int fin = snd_drv_finish(d);
 	report(d, fb, (uint32_t)info.samplerate, frames, (vsnd_now_ns() - t0) / 1e9);
+	report_jitter(d, period, (uint32_t)info.samplerate, o->jitter_out);
 	free(buf);
 	free(tmp);
 	sf_close(f);

@@ -338,13 +338,17 @@ int vsnd_audio_stream_set_volume(struct vsnd_audio_stream *s, float volume, bool
 		vsnd_error(&vsnd_audio_log, "invalid volume %g (valid: 0..1.5)", (double)volume);
 		return -EINVAL;
 	}
+	/* Record first: a host report that races the backend call must win, not be overwritten. */
+	uint32_t old_milli = atomic_exchange(&s->volume_milli, (uint32_t)(volume * 1000.0f + 0.5f));
+	bool old_muted = atomic_exchange(&s->muted, muted);
 	if (s->audio->ops->stream_set_volume) {
 		int ret = s->audio->ops->stream_set_volume(s, volume, muted);
-		if (ret < 0)
+		if (ret < 0) {
+			atomic_store(&s->volume_milli, old_milli);
+			atomic_store(&s->muted, old_muted);
 			return ret;
+		}
 	}
-	atomic_store(&s->volume_milli, (uint32_t)(volume * 1000.0f + 0.5f));
-	atomic_store(&s->muted, muted);
 	return 0;
 }
 

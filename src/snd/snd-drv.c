@@ -37,6 +37,8 @@ struct snd_drv {
 	struct slot slots[MAX_SLOTS];
 	bool prepared, started;
 	struct snd_drv_stats stats;
+	uint64_t *done_ns;
+	size_t n_done, cap_done;
 };
 
 /* Wait for the call eventfd of any of @qs; drain it. 0, -ETIMEDOUT or -errno. */
@@ -196,6 +198,7 @@ void snd_drv_destroy(struct snd_drv *d)
 		pcm_simple(d, VIRTIO_SND_R_PCM_RELEASE);
 	vhost_frontend_destroy(d->fe);
 	free(d->info);
+	free(d->done_ns);
 	free(d);
 }
 
@@ -290,6 +293,16 @@ static int collect(struct snd_drv *d, int timeout_ms)
 				d->stats.latency_max = d->stats.latency_bytes;
 			d->stats.periods++;
 			s->busy = false;
+			if (d->n_done == d->cap_done) {
+				size_t cap = d->cap_done ? d->cap_done * 2 : 1024;
+				uint64_t *nt = realloc(d->done_ns, cap * sizeof(*nt));
+				if (nt) {
+					d->done_ns = nt;
+					d->cap_done = cap;
+				}
+			}
+			if (d->n_done < d->cap_done)
+				d->done_ns[d->n_done++] = vsnd_now_ns();
 			got++;
 		}
 		if (r < 0)
@@ -381,4 +394,10 @@ int snd_drv_finish(struct snd_drv *d)
 void snd_drv_get_stats(const struct snd_drv *d, struct snd_drv_stats *st)
 {
 	*st = d->stats;
+}
+
+const uint64_t *snd_drv_completion_times(const struct snd_drv *d, size_t *n)
+{
+	*n = d->n_done;
+	return d->done_ns;
 }

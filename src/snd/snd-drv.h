@@ -10,6 +10,7 @@
 #define VSND_SND_DRV_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <linux/virtio_snd.h>
@@ -62,5 +63,8 @@ struct snd_drv_stats {
 	uint64_t bad_status;       /* buffers completed with a status other than OK */
 };
 void snd_drv_get_stats(const struct snd_drv *d, struct snd_drv_stats *st);
+
+/* CLOCK_MONOTONIC time of every completion so far (for jitter figures); *n receives the count. */
+const uint64_t *snd_drv_completion_times(const struct snd_drv *d, size_t *n);
 
 #endif /* VSND_SND_DRV_H */

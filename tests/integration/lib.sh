@@ -73,7 +73,7 @@ vsnd_wait_for() {
 vsnd_fail() {
 	echo "FAIL: $*" >&2
 	local f
-	for f in "$T"/*.log; do
+	for f in "${T:-/nonexistent}"/*.log; do
 		[ -f "$f" ] || continue
 		echo "---- $(basename "$f") (last 30 lines) ----" >&2
 		tail -n 30 "$f" >&2
