@@ -7,7 +7,7 @@
 # The signal is digital silence so the figure is the audio path, not sin().
 #
 # Usage: bench/audio-backends.sh [BUILD_DIR] [SECONDS=20] [RUNS=3]
-set -euo pipefail
+set -uo pipefail # not -e: the test helpers it sources return non-zero by design
 cd "$(dirname "$0")/.."
 build=${1:-build} secs=${2:-20} runs=${3:-3}
 tone="$build/tools/vsnd-tone"
