@@ -233,6 +233,15 @@ static void host_event(void *data, int fd, uint32_t events)
 	if (!si->s->host)
 		return;
 	uint32_t ev = vsnd_audio_stream_dispatch(si->s->host);
+	struct snd_stream *s = si->s;
+	if (s->state == SND_PCM_STOP && s->drain_until_ns) {
+		/* The end of a drain: once the server has played out, cork the host stream. */
+		if (vsnd_now_ns() >= s->drain_until_ns) {
+			vsnd_audio_stream_stop(s->host);
+			s->drain_until_ns = 0;
+		}
+		ev &= ~VSND_AUDIO_EVENT_XRUN; /* the guest stopped: running dry is not its xrun */
+	}
 	if (ev & VSND_AUDIO_EVENT_XRUN)
 		send_event(io, VIRTIO_SND_EVT_PCM_XRUN, si->s->id);
 	if (ev & VSND_AUDIO_EVENT_VOLUME)

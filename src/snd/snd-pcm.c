@@ -142,20 +142,39 @@ uint32_t snd_pcm_request(struct snd_device *d, uint32_t code, const uint8_t *req
 		next = SND_PCM_PREPARE;
 		break;
 	case VIRTIO_SND_R_PCM_START:
+		s->drain_until_ns = 0;
 		if (!s->host || vsnd_audio_stream_start(s->host) < 0)
 			st = VIRTIO_SND_S_IO_ERR;
 		next = SND_PCM_START;
 		break;
 	case VIRTIO_SND_R_PCM_STOP:
-		/* A pause: queued buffers stay and play on START. */
-		if (s->host && vsnd_audio_stream_stop(s->host) < 0)
+		if (s->host && s->direction == VIRTIO_SND_D_OUTPUT &&
+		    vsnd_ring_readable(vsnd_audio_stream_ring(s->host)) == 0) {
+			/*
+			 * Everything the guest sent has left our ring: this is the end
+			 * of a drain, not a pause. What the sound server still holds
+			 * must be heard, so the host stream runs on for its delay
+			 * (RELEASE waits for it) instead of being corked with it.
+			 */
+			struct vsnd_audio_status hs;
+			vsnd_audio_stream_get_status(s->host, &hs);
+			s->drain_until_ns = vsnd_now_ns() + vsnd_frames_to_ns(hs.delay_frames, snd_rate_to_hz(s->rate));
+		} else if (s->host && vsnd_audio_stream_stop(s->host) < 0) {
+			/* A pause: queued buffers stay and play on START. */
 			st = VIRTIO_SND_S_IO_ERR;
+		}
 		next = SND_PCM_STOP;
 		break;
-	case VIRTIO_SND_R_PCM_RELEASE:
+	case VIRTIO_SND_R_PCM_RELEASE: {
+		/* Bounded: a sound server's buffer is tens of ms; never hang on a wrong report. */
+		uint64_t now = vsnd_now_ns(), limit = now + 250 * VSND_NSEC_PER_MSEC;
+		if (s->drain_until_ns > now)
+			vsnd_sleep_until(s->drain_until_ns < limit ? s->drain_until_ns : limit);
+		s->drain_until_ns = 0;
 		snd_pcm_close_host(d, s);
 		next = SND_PCM_RELEASE;
 		break;
+	}
 	}
 	if (st == VIRTIO_SND_S_OK) {
 		vsnd_debug(&snd_log, "stream %u: %s -> %s", id, snd_state_name(s->state), snd_state_name(next));

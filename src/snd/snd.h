@@ -60,6 +60,7 @@ struct snd_stream {
 	uint8_t channels, format, rate;
 	/* host side */
 	struct vsnd_audio_stream *host;
+	uint64_t drain_until_ns; /* STOP after a drain: the server still plays until then */
 	uint32_t frame_bytes;
 	/* controls */
 	uint32_t volume; /* 0..SND_VOLUME_MAX */

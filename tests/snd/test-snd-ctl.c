@@ -309,9 +309,18 @@ static void test_set_params_and_host_stream(void)
 	struct vsnd_audio_status st;
 	vsnd_audio_stream_get_status(s->host, &st);
 	CHECK_EQ(st.state, VSND_AUDIO_STATE_RUNNING);
+	/* STOP with audio still queued is a pause: the host stream is corked at once. */
+	static float period[960 * 6];
+	vsnd_ring_write(vsnd_audio_stream_ring(s->host), period, 960);
 	CHECK_EQ(simple(d, VIRTIO_SND_R_PCM_STOP, 0), VIRTIO_SND_S_OK);
 	vsnd_audio_stream_get_status(s->host, &st);
 	CHECK_EQ(st.state, VSND_AUDIO_STATE_PAUSED);
+	CHECK_EQ(s->drain_until_ns, 0);
+	/* STOP with nothing queued ends a drain: the server's delay still plays (null: none). */
+	CHECK_EQ(simple(d, VIRTIO_SND_R_PCM_START, 0), VIRTIO_SND_S_OK);
+	vsnd_ring_skip(vsnd_audio_stream_ring(s->host), 960);
+	CHECK_EQ(simple(d, VIRTIO_SND_R_PCM_STOP, 0), VIRTIO_SND_S_OK);
+	CHECK(s->drain_until_ns != 0);
 	CHECK_EQ(simple(d, VIRTIO_SND_R_PCM_RELEASE, 0), VIRTIO_SND_S_OK);
 	CHECK(s->host == NULL);
 	CHECK_EQ(closing_calls, 1); /* pending I/O returned before the stream closed */
