@@ -120,8 +120,25 @@ void qubes_daemon_apply_cork(struct qubes_daemon *d)
 			vsnd_debug(&qubes_daemon_log, "%s: playback uncorked", d->vm_name);
 		return;
 	}
-	/* Cork only once what the VM sent before it has left our ring. */
+	/*
+	 * Cork only once what the VM sent before it has left our ring, and the
+	 * sound server has played what it holds: corked with it, that tail would
+	 * be the stale audio heard at the next uncork.
+	 */
 	if (d->cork_pending && vsnd_ring_readable(vsnd_audio_stream_ring(d->out)) == 0) {
+		struct vsnd_audio_status st;
+		vsnd_audio_stream_get_status(d->out, &st);
+		uint64_t now = vsnd_now_ns();
+		if (!d->cork_at) {
+			d->cork_at = now + vsnd_frames_to_ns(st.delay_frames, QUBES_AUDIO_RATE);
+			if (d->cork_at > now) {
+				vsnd_loop_timer_set(d->cork_timer, d->cork_at - now, 0);
+				return;
+			}
+		} else if (now < d->cork_at) {
+			return;
+		}
+		d->cork_at = 0;
 		d->cork_pending = false;
 		vsnd_audio_stream_stop(d->out);
 		vsnd_debug(&qubes_daemon_log, "%s: playback drained and corked", d->vm_name);
@@ -343,6 +360,7 @@ static void on_word(void *data, enum qubes_ctl_event ev, uint32_t word)
 		if (!d->corked) {
 			d->corked = true;
 			d->cork_pending = true;
+			d->cork_at = 0;
 			qubes_daemon_pump_playback(d); /* take what the VM sent before the cork */
 			qubes_daemon_apply_cork(d);
 		}
@@ -351,6 +369,7 @@ static void on_word(void *data, enum qubes_ctl_event ev, uint32_t word)
 		if (d->corked || d->auto_start) {
 			d->corked = false;
 			d->cork_pending = false;
+			d->cork_at = 0;
 			d->auto_start = false;
 			qubes_daemon_apply_cork(d);
 			qubes_daemon_publish(d);

@@ -45,6 +45,8 @@ struct qubes_daemon {
 	bool corked;       /* the VM said SINK_CORK */
 	bool auto_start;   /* no cork word yet: the first audio starts the host stream */
 	bool cork_pending; /* corked, still draining what the VM sent before */
+	uint64_t cork_at;  /* when the sound server will have played out (0: not known yet) */
+	struct vsnd_loop_source *cork_timer;
 
 	/* control */
 	struct qubes_ctl_decoder ctl;

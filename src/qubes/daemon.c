@@ -169,6 +169,7 @@ void qubes_daemon_vm_gone(struct qubes_daemon *d, const char *why)
 	if (!d->corked) {
 		d->corked = true;
 		d->cork_pending = true;
+		d->cork_at = 0;
 		qubes_daemon_apply_cork(d);
 	}
 	if (was)
@@ -182,6 +183,8 @@ static void both_connected(struct qubes_daemon *d)
 	d->stats.vm_connects++;
 	/* A new VM session: no cork word seen yet (PROTOCOLS.md: the agent reports its state). */
 	d->corked = false;
+	d->cork_pending = false;
+	d->cork_at = 0;
 	d->auto_start = true;
 	d->vchans_ready_once = true;
 	vsnd_info(&qubes_daemon_log, "%s: connected to domain %d", d->vm_name, d->cfg.domid);
@@ -270,6 +273,11 @@ static void retry_timer_fn(void *data, uint64_t n)
 		else
 			qubes_daemon_publish(d);
 	}
+}
+
+static void cork_timer_fn(void *data, uint64_t n)
+{
+	qubes_daemon_apply_cork(data);
 }
 
 static void status_timer_fn(void *data, uint64_t n)
@@ -415,7 +423,8 @@ struct qubes_daemon *qubes_daemon_new(const struct qubes_daemon_config *c, struc
 	int ret = -ENOMEM;
 	d->retry_timer = vsnd_loop_add_timer(loop, retry_timer_fn, d);
 	d->status_timer = vsnd_loop_add_timer(loop, status_timer_fn, d);
-	if (!d->retry_timer || !d->status_timer)
+	d->cork_timer = vsnd_loop_add_timer(loop, cork_timer_fn, d);
+	if (!d->retry_timer || !d->status_timer || !d->cork_timer)
 		goto err;
 	ret = setup_surfaces(d);
 	if (ret < 0)
@@ -473,6 +482,7 @@ void qubes_daemon_destroy(struct qubes_daemon *d)
 	qubes_ctlsock_destroy(d->ctlsock);
 	vsnd_loop_remove(d->retry_timer);
 	vsnd_loop_remove(d->status_timer);
+	vsnd_loop_remove(d->cork_timer);
 	free(d);
 }
 
