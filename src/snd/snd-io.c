@@ -261,6 +261,17 @@ static void log_bad(struct snd_io *io, const char *what, uint32_t a)
 		vsnd_warn(&snd_log, "guest I/O: %s (%u)%s", what, a, suppressed ? " (more suppressed)" : "");
 }
 
+/* A queue the guest broke stays broken (vhost-vq): say so once, the others go on. */
+static void log_broken(struct snd_io *io, unsigned int q, int ret)
+{
+	static const char *const names[] = { "control", "event", "TX", "RX" };
+	if (ret >= 0 || io->broken_logged[q])
+		return;
+	io->broken_logged[q] = true;
+	vsnd_error(&snd_log, "the guest broke the %s queue (%s); the other queues go on", names[q],
+		   strerror(-ret));
+}
+
 static void handle_control(struct snd_io *io)
 {
 	struct vhost_vq *vq = io->vq[VIRTIO_SND_VQ_CONTROL];
@@ -276,10 +287,7 @@ static void handle_control(struct snd_io *io)
 		buf_to_iov(e->iov + e->out_num, e->in_num, 0, io->resp, n);
 		vhost_vq_push(vq, e->head, (uint32_t)n);
 	}
-	if (ret < 0 && !io->broken_logged[VIRTIO_SND_VQ_CONTROL]) {
-		io->broken_logged[VIRTIO_SND_VQ_CONTROL] = true;
-		vsnd_error(&snd_log, "the guest broke the control queue (%s)", strerror(-ret));
-	}
+	log_broken(io, VIRTIO_SND_VQ_CONTROL, ret);
 	vhost_vq_notify(vq);
 }
 
@@ -355,10 +363,7 @@ static void handle_tx(struct snd_io *io)
 		p->end_frame = si->frames_in;
 		si->head++;
 	}
-	if (ret < 0 && !io->broken_logged[VIRTIO_SND_VQ_TX]) {
-		io->broken_logged[VIRTIO_SND_VQ_TX] = true;
-		vsnd_error(&snd_log, "the guest broke the TX queue (%s); other queues go on", strerror(-ret));
-	}
+	log_broken(io, VIRTIO_SND_VQ_TX, ret);
 	vhost_vq_notify(vq);
 }
 
@@ -404,10 +409,7 @@ static void handle_rx(struct snd_io *io)
 		p->filled = 0;
 		si->head++;
 	}
-	if (ret < 0 && !io->broken_logged[VIRTIO_SND_VQ_RX]) {
-		io->broken_logged[VIRTIO_SND_VQ_RX] = true;
-		vsnd_error(&snd_log, "the guest broke the RX queue (%s); other queues go on", strerror(-ret));
-	}
+	log_broken(io, VIRTIO_SND_VQ_RX, ret);
 	for (uint32_t i = 0; i < snd_device_n_streams(io->dev); i++)
 		if (io->streams[i].s->direction == VIRTIO_SND_D_INPUT)
 			rx_fill(io, &io->streams[i]);
