@@ -8,6 +8,7 @@ status=0
 bench/audio-backends.sh "$build" || status=1
 python3 bench/qubes.py "$build" || status=1
 bench/vm.sh "$build" || status=1
+bench/vm-reference.sh "$build" || status=1
 bench/vhost-snd.sh "$build" || status=1
 "$build/tests/vchan/vsnd-bench-vchan" || status=1
 "$build/bench/vsnd-bench-virtqueue" || status=1
