@@ -234,6 +234,18 @@ static void close_fd_array(const int *fds, unsigned int n)
 			close(fds[i]);
 }
 
+/* The message takes the fds; a message that fails its checks closes them. */
+static int adopt_and_check(struct vhost_msg *msg, const int *fds, unsigned int nfds, bool reply)
+{
+	for (unsigned int i = 0; i < nfds; i++)
+		msg->fds[i] = fds[i];
+	msg->nfds = nfds;
+	int r = vhost_msg_check(msg, reply);
+	if (r < 0)
+		vhost_msg_close_fds(msg);
+	return r;
+}
+
 int vhost_msg_decode(struct vhost_msg *msg, const void *buf, size_t len,
 		     const int *fds, unsigned int nfds, bool reply)
 {
@@ -258,13 +270,7 @@ int vhost_msg_decode(struct vhost_msg *msg, const void *buf, size_t len,
 	msg->flags = hdr[1];
 	msg->size = hdr[2];
 	memcpy(&msg->payload, p + VHOST_USER_HDR_SIZE, msg->size);
-	for (unsigned int i = 0; i < nfds; i++)
-		msg->fds[i] = fds[i];
-	msg->nfds = nfds;
-	r = vhost_msg_check(msg, reply);
-	if (r < 0)
-		vhost_msg_close_fds(msg);
-	return r;
+	return adopt_and_check(msg, fds, nfds, reply);
 err:
 	close_fd_array(fds, nfds);
 	return r;
@@ -350,13 +356,7 @@ int vhost_msg_recv(int sock, struct vhost_msg *msg, bool reply)
 		r = -EBADMSG;
 		goto err;
 	}
-	for (unsigned int i = 0; i < nfds; i++)
-		msg->fds[i] = fds[i];
-	msg->nfds = nfds;
-	r = vhost_msg_check(msg, reply);
-	if (r < 0)
-		vhost_msg_close_fds(msg);
-	return r;
+	return adopt_and_check(msg, fds, nfds, reply);
 err:
 	close_fd_array(fds, nfds);
 	return r;
