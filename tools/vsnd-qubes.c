@@ -35,6 +35,7 @@ enum {
 	OPT_NO_DBUS,
 	OPT_PIDFILE_DIR,
 	OPT_PERIOD,
+	OPT_QUBESDB,
 };
 
 static void usage(FILE *f)
@@ -49,6 +50,7 @@ static void usage(FILE *f)
 		"  -v                 more log (repeat)\n"
 		"  --status-dir DIR   status store directory (default " DEFAULT_STATUS_DIR ")\n"
 		"  --no-status        publish no status keys\n"
+		"  --qubesdb          keys in QubesDB (the default in builds with QubesDB)\n"
 		"  --control-prefix P control socket path prefix (default " DEFAULT_CONTROL_PREFIX ")\n"
 		"  --no-control-socket  no control socket\n"
 		"  --no-dbus          do not offer org.qubesos.Audio.DOMNAME on the system bus\n"
@@ -125,13 +127,14 @@ int main(int argc, char **argv)
 		{ "no-dbus", no_argument, NULL, OPT_NO_DBUS },
 		{ "pidfile-dir", required_argument, NULL, OPT_PIDFILE_DIR },
 		{ "period", required_argument, NULL, OPT_PERIOD },
+		{ "qubesdb", no_argument, NULL, OPT_QUBESDB },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct qubes_daemon_config cfg;
 	const char *status_dir = DEFAULT_STATUS_DIR, *control_prefix = DEFAULT_CONTROL_PREFIX;
 	const char *pidfile_dir = DEFAULT_PIDFILE_DIR;
-	bool low_latency = false, control = true;
+	bool low_latency = false, control = true, status_dir_given = false;
 	long tlength = 0, period = 0;
 	char *end;
 	int c;
@@ -175,9 +178,14 @@ int main(int argc, char **argv)
 			break;
 		case OPT_STATUS_DIR:
 			status_dir = optarg;
+			status_dir_given = true;
 			break;
 		case OPT_NO_STATUS:
 			status_dir = NULL;
+			status_dir_given = true;
+			break;
+		case OPT_QUBESDB:
+			cfg.qubesdb = true;
 			break;
 		case OPT_CONTROL_PREFIX:
 			control_prefix = optarg;
@@ -237,6 +245,20 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		cfg.control_path = control_path;
+	}
+#ifdef VSND_HAVE_QUBESDB
+	/* On Qubes the status keys live in QubesDB, where qvm-device mic reads them. */
+	if (!status_dir_given)
+		cfg.qubesdb = true;
+#else
+	(void)status_dir_given;
+#endif
+	if (cfg.qubesdb) {
+#ifndef VSND_HAVE_QUBESDB
+		fprintf(stderr, "vsnd-qubes: built without QubesDB (use --status-dir)\n");
+		return 1;
+#endif
+		status_dir = NULL;
 	}
 	cfg.status_dir = status_dir;
 

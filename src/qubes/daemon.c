@@ -366,11 +366,16 @@ static int setup_surfaces(struct qubes_daemon *d)
 		if (!d->ctlsock_src)
 			return -errno;
 	}
-	if (d->cfg.status_dir) {
+	if (d->cfg.status_dir || d->cfg.qubesdb) {
 		char k[256], v[64];
-		d->store = qubes_store_dir_new(d->cfg.status_dir, on_store_key, d);
+#ifdef VSND_HAVE_QUBESDB
+		if (d->cfg.qubesdb)
+			d->store = qubes_store_qdb_new(on_store_key, d);
+		else
+#endif
+		d->store = d->cfg.status_dir ? qubes_store_dir_new(d->cfg.status_dir, on_store_key, d) : NULL;
 		if (!d->store)
-			return -errno;
+			return d->cfg.qubesdb && !d->cfg.status_dir ? -ENOTSUP : -errno;
 		key(k, sizeof(k), "audio-input-config", d->vm_name);
 		if (qubes_store_watch(d->store, k) < 0)
 			return -EIO;

@@ -40,6 +40,7 @@ struct qubes_daemon_config {
 	bool mute;                     /* initial mute */
 	const char *control_path;      /* audio-control socket, NULL = none */
 	const char *status_dir;        /* directory status store, NULL = none */
+	bool qubesdb;                  /* QubesDB instead (builds with VSND_HAVE_QUBESDB) */
 	bool dbus;                     /* offer org.qubesos.Audio.VMNAME on the system bus */
 };
 

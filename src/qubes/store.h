@@ -45,6 +45,12 @@ struct qubes_store {
  */
 struct qubes_store *qubes_store_dir_new(const char *dir, qubes_store_watch_fn fn, void *data);
 
+/*
+ * QubesDB of the local qube (only in builds that found the qubesdb client
+ * library: VSND_HAVE_QUBESDB). NULL with errno if QubesDB is not reachable.
+ */
+struct qubes_store *qubes_store_qdb_new(qubes_store_watch_fn fn, void *data);
+
 /* A key is '/'-separated components of [A-Za-z0-9._-], no "." or ".." component. */
 bool qubes_store_key_valid(const char *key);
 
