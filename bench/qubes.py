@@ -13,10 +13,10 @@ added latency p50/p99 in both directions, frames lost.
 
 Usage: bench/qubes.py [BUILD_DIR] [SECONDS=20] [RUNS=3]
 """
-import json, os, shutil, signal, statistics, subprocess, sys, tempfile, time
+import os, shutil, signal, statistics, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from report import machine  # noqa: E402
+from report import machine, summarize, write  # noqa: E402
 
 BUILD = sys.argv[1] if len(sys.argv) > 1 else "build"
 SECS = float(sys.argv[2]) if len(sys.argv) > 2 else 20.0
@@ -189,15 +189,8 @@ def main():
             print(f"run {r + 1} {res['case']}: cpu {res['cpu_pct_per_vm']:.3f}%/VM, "
                   f"{res['wakeups_per_s_per_vm']:.0f} wakeups/s, play p99 {res['play_lat_p99_ms']} ms, "
                   f"lost {res['frames_lost']}", file=sys.stderr)
-    median = {}
-    for name, *_ in CASES:
-        rs = [r for r in runs if r["case"] == name]
-        median[name] = {k: statistics.median(r[k] for r in rs) for k in KEYS}
-        median[name].update({k + "_range": [min(r[k] for r in rs), max(r[k] for r in rs)] for k in KEYS})
-    os.makedirs("bench/results", exist_ok=True)
-    with open("bench/results/qubes.json", "w") as f:
-        json.dump({"bench": "qubes", "machine": machine(), "seconds": SECS, "runs": runs,
-                   "median": median}, f, indent=2)
+    median = summarize(runs, lambda r: r["case"], KEYS)
+    write("qubes", seconds=SECS, runs=runs, median=median)
     print(f"{'case':<8} {'CPU %/VM':>9} {'(range)':>15} {'wakeups/s':>9} {'play p50':>8} {'play p99':>8} "
           f"{'mic p50':>7} {'mic p99':>7} {'lost':>5} {'xrun fr':>8}")
     for name, m in median.items():

@@ -21,6 +21,23 @@ def machine():
     return {"uname": " ".join(platform.uname()), "cpu": cpu, "cores": os.cpu_count()}
 
 
+def summarize(runs, case_of, keys):
+    """Median and [min, max] of each key over the runs of each case, in first-seen case order."""
+    cases = {}
+    for r in runs:
+        cases.setdefault(str(case_of(r)), []).append(r)
+    return {c: {**{k: statistics.median(r[k] for r in rs) for k in keys},
+                **{k + "_range": [min(r[k] for r in rs), max(r[k] for r in rs)] for k in keys}}
+            for c, rs in cases.items()}
+
+
+def write(name, **doc):
+    """bench/results/NAME.json with the bench name and the machine it ran on."""
+    os.makedirs("bench/results", exist_ok=True)
+    with open(f"bench/results/{name}.json", "w") as f:
+        json.dump({"bench": name, "machine": machine(), **doc}, f, indent=2)
+
+
 def parse(line):
     case, audio_s, period_ms, rest = line.rstrip("\n").split("\t", 3)
     kv = dict(tok.split("=", 1) for tok in rest.split()[1:] if "=" in tok)
@@ -48,18 +65,13 @@ def main():
             case, r = parse(line)
             runs.setdefault(case, []).append(r)
     keys = ["cpu_pct_per_audio_s", "wakeups_per_s", "latency_ms", "delay_max_ms"]
-    median = {}
+    flat = [dict(case=c, **r) for c, rs in runs.items() for r in rs]
+    median = summarize(flat, lambda r: r["case"], keys)
     for case, rs in runs.items():
-        median[case] = {k: statistics.median(r[k] for r in rs) for k in keys}
-        median[case].update({k + "_range": [min(r[k] for r in rs), max(r[k] for r in rs)] for k in keys})
         median[case]["period_ms"] = rs[0]["period_ms"]
         median[case]["runs"] = len(rs)
         median[case]["all_ok"] = all(r["status"] == "ok" for r in rs)
-    out = {"bench": name, "machine": machine(),
-           "runs": [dict(case=c, **r) for c, rs in runs.items() for r in rs], "median": median}
-    os.makedirs("bench/results", exist_ok=True)
-    with open(f"bench/results/{name}.json", "w") as f:
-        json.dump(out, f, indent=2)
+    write(name, runs=flat, median=median)
     print(f"{'case':<12} {'runs':>4} {'CPU %/audio s':>14} {'(range)':>17} {'wakeups/s':>10} "
           f"{'latency ms':>10} {'server ms':>9} {'period ms':>9} ok")
     for case, m in median.items():

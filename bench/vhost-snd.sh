@@ -52,9 +52,9 @@ for r in $(seq "$runs"); do
 	done
 done
 python3 - "$raw" "$tmp" "$secs" "$clk" <<'PY'
-import json, os, statistics, subprocess, sys
+import subprocess, sys
 sys.path.insert(0, "bench")
-from report import machine
+from report import summarize, write
 raw, tmp, secs, clk = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
 runs = []
 for line in open(raw):
@@ -65,16 +65,11 @@ for line in open(raw):
                  "wakeups_per_s_per_stream": sw / (wall / 1000.0) / n, "wall_s": wall / 1000.0,
                  "jitter_p50_ms": q(0.5), "jitter_p99_ms": q(0.99), "jitter_max_ms": jit[-1], "xruns": xr})
 keys = ["cpu_pct_per_stream", "wakeups_per_s_per_stream", "jitter_p50_ms", "jitter_p99_ms", "jitter_max_ms", "xruns"]
-median = {str(n): {k: statistics.median(r[k] for r in runs if r["streams"] == n) for k in keys} for n in (1, 8)}
-for n in (1, 8):
-    rs = [r for r in runs if r["streams"] == n]
-    median[str(n)]["cpu_range"] = [min(r["cpu_pct_per_stream"] for r in rs), max(r["cpu_pct_per_stream"] for r in rs)]
-os.makedirs("bench/results", exist_ok=True)
-json.dump({"bench": "vhost-snd", "machine": machine(), "seconds": secs, "runs": runs, "median": median},
-          open("bench/results/vhost-snd.json", "w"), indent=2)
+median = summarize(runs, lambda r: r["streams"], keys)
+write("vhost-snd", seconds=secs, runs=runs, median=median)
 print(f"{'streams':>7} {'CPU %/stream':>12} {'(range)':>15} {'wakeups/s':>9} {'jitter p50':>10} {'p99':>7} {'max':>7} {'xruns':>5}")
 for n, m in median.items():
-    lo, hi = m["cpu_range"]
+    lo, hi = m["cpu_pct_per_stream_range"]
     print(f"{n:>7} {m['cpu_pct_per_stream']:>12.3f} {f'({lo:.3f}-{hi:.3f})':>15} {m['wakeups_per_s_per_stream']:>9.0f} "
           f"{m['jitter_p50_ms']:>10.3f} {m['jitter_p99_ms']:>7.3f} {m['jitter_max_ms']:>7.3f} {m['xruns']:>5.0f}")
 # jitter distribution plot, all runs of each case

@@ -51,9 +51,9 @@ for r in $(seq "$runs"); do
 	done
 done
 python3 - "$raw" "$secs" <<'PY'
-import json, os, statistics, sys
+import sys
 sys.path.insert(0, "bench")
-from report import machine
+from report import summarize, write
 raw, secs = sys.argv[1], float(sys.argv[2])
 runs = []
 for line in open(raw):
@@ -65,11 +65,8 @@ for line in open(raw):
                  "guest_delay_p50_ms": float(d["p50_ms"]), "guest_delay_p99_ms": float(d["p99_ms"]),
                  "guest_delay_max_ms": float(d["max_ms"])})
 keys = ["backend_cpu_pct_per_audio_s", "qemu_cpu_pct_per_audio_s", "guest_delay_p50_ms", "guest_delay_p99_ms", "guest_delay_max_ms"]
-median = {dev: {k: statistics.median(r[k] for r in runs if r["device"] == dev) for k in keys}
-          for dev in ("vsnd", "qemu")}
-os.makedirs("bench/results", exist_ok=True)
-json.dump({"bench": "vm", "machine": machine(), "seconds": secs, "runs": runs, "median": median},
-          open("bench/results/vm.json", "w"), indent=2)
+median = summarize(runs, lambda r: r["device"], keys)
+write("vm", seconds=secs, runs=runs, median=median)
 print(f"{'device':<28} {'backend CPU %':>13} {'QEMU CPU %':>10} {'delay p50':>9} {'p99':>7} {'max':>7}")
 names = {"vsnd": "vsnd-vhost-snd (vhost-user)", "qemu": "QEMU virtio-sound-pci"}
 for dev, m in median.items():
