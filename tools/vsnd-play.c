@@ -6,6 +6,7 @@
  * (vsnd-rec is a link to vsnd-play).
  */
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <math.h>
@@ -20,6 +21,7 @@
 #include "vsnd/audio.h"
 #include "vsnd/clock.h"
 #include "vsnd/log.h"
+#include "vsnd/parse.h"
 
 struct opts {
 	const char *socket;
@@ -105,29 +107,31 @@ static int parse(struct opts *o, int argc, char **argv)
 		{ 0 },
 	};
 	int c;
+	long n = 0;
+	bool ok = true; /* a number that does not parse is a usage error, not a 0 */
 	*o = (struct opts){ .period_ms = 10, .buffer_ms = 40, .seconds = 3, .format = -1, .rate = 48000,
 			    .channels = 2 };
 	o->record = strcmp(basename(argv[0]), "vsnd-rec") == 0;
 	while ((c = getopt_long(argc, argv, "s:p:b:d:f:r:c:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's': o->socket = optarg; break;
-		case 'p': o->period_ms = atof(optarg); break;
-		case 'b': o->buffer_ms = atof(optarg); break;
-		case 'd': o->seconds = atof(optarg); break;
+		case 'p': ok &= vsnd_parse_double(optarg, 0, 1000, &o->period_ms); break;
+		case 'b': ok &= vsnd_parse_double(optarg, 0, 60000, &o->buffer_ms); break;
+		case 'd': ok &= vsnd_parse_double(optarg, 0, 86400, &o->seconds); break;
 		case 'f': {
 			int f = vsnd_audio_format_from_name(optarg);
 			o->format = f < 0 ? -2 : snd_format_from_audio((enum vsnd_audio_format)f);
 			break;
 		}
-		case 'r': o->rate = atoi(optarg); break;
-		case 'c': o->channels = atoi(optarg); break;
+		case 'r': ok &= vsnd_parse_long(optarg, 0, INT_MAX, &n); o->rate = (int)n; break;
+		case 'c': ok &= vsnd_parse_long(optarg, 0, INT_MAX, &n); o->channels = (int)n; break;
 		case 'v': vsnd_log_more_verbose(1); break;
 		case 'J': o->jitter_out = optarg; break;
 		case 'h': usage(stdout, o->record); exit(0);
 		default: usage(stderr, o->record); return -1;
 		}
 	}
-	if (!o->socket || optind + 1 != argc || !(o->period_ms > 0) || !(o->buffer_ms >= 2 * o->period_ms) ||
+	if (!ok || !o->socket || optind + 1 != argc || !(o->period_ms > 0) || !(o->buffer_ms >= 2 * o->period_ms) ||
 	    !(o->seconds > 0) || o->format == -2) {
 		usage(stderr, o->record);
 		return -1;

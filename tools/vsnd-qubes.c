@@ -20,6 +20,7 @@
 #include "vsnd/audio-opts.h"
 #include "vsnd/log.h"
 #include "vsnd/loop.h"
+#include "vsnd/parse.h"
 
 VSND_LOG_TOPIC(log_main, "vsnd-qubes");
 
@@ -62,12 +63,8 @@ static void usage(FILE *f)
 /* pacat-simple-vchan's checks: 0 <= domid < 0x7FF0 (DOMID_FIRST_RESERVED), nothing after the number. */
 static int parse_domid(const char *s)
 {
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < 0 || v >= 0x7FF0)
-		return -1;
-	return (int)v;
+	long v;
+	return vsnd_parse_long(s, 0, 0x7FEF, &v) ? (int)v : -1;
 }
 
 static int take_pidfile(const char *dir, int domid, char *path, size_t len)
@@ -136,7 +133,6 @@ int main(int argc, char **argv)
 	const char *pidfile_dir = DEFAULT_PIDFILE_DIR;
 	bool low_latency = false, control = true, status_dir_given = false;
 	long tlength = 0, period = 0;
-	char *end;
 	int c;
 
 	qubes_daemon_config_init(&cfg);
@@ -155,9 +151,7 @@ int main(int argc, char **argv)
 		case 'b':
 			break; /* never blocking is not optional here */
 		case 't':
-			errno = 0;
-			tlength = strtol(optarg, &end, 10);
-			if (errno || *end || tlength < 1024 || tlength > 4 * 1024 * 1024) {
+			if (!vsnd_parse_long(optarg, 1024, 4 * 1024 * 1024, &tlength)) {
 				fprintf(stderr, "vsnd-qubes: invalid tlength '%s' (1024..4194304 bytes)\n", optarg);
 				return 1;
 			}
@@ -168,9 +162,8 @@ int main(int argc, char **argv)
 				cfg.mute = true;
 				break;
 			}
-			errno = 0;
-			long v = strtol(optarg, &end, 10);
-			if (errno || end == optarg || *end || v < 0 || v > 150) {
+			long v;
+			if (!vsnd_parse_long(optarg, 0, 150, &v)) {
 				fprintf(stderr, "vsnd-qubes: invalid volume '%s' (0..150 or mute)\n", optarg);
 				return 1;
 			}
@@ -200,9 +193,7 @@ int main(int argc, char **argv)
 			pidfile_dir = optarg;
 			break;
 		case OPT_PERIOD:
-			errno = 0;
-			period = strtol(optarg, &end, 10);
-			if (errno || *end || period < 32 || period > 4410) {
+			if (!vsnd_parse_long(optarg, 32, 4410, &period)) {
 				fprintf(stderr, "vsnd-qubes: invalid period '%s' (32..4410 frames)\n", optarg);
 				return 1;
 			}

@@ -9,6 +9,7 @@
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include "vsnd/audio.h"
 #include "vsnd/clock.h"
 #include "vsnd/log.h"
+#include "vsnd/parse.h"
 
 VSND_LOG_TOPIC(log_tone, "vsnd-tone");
 
@@ -90,6 +92,7 @@ static int parse_args(struct options *o, int argc, char **argv)
 		{ 0 },
 	};
 	int c, ret;
+	long n;
 	char *end;
 
 	vsnd_audio_opts_init(&o->audio);
@@ -119,14 +122,14 @@ static int parse_args(struct options *o, int argc, char **argv)
 			o->format = (enum vsnd_audio_format)ret;
 			break;
 		case 'r':
-			o->rate = (uint32_t)strtoul(optarg, &end, 10);
-			if (*end || errno)
+			if (!vsnd_parse_long(optarg, 0, UINT32_MAX, &n))
 				goto bad;
+			o->rate = (uint32_t)n;
 			break;
 		case 'c':
-			o->channels = (uint32_t)strtoul(optarg, &end, 10);
-			if (*end || errno)
+			if (!vsnd_parse_long(optarg, 0, UINT32_MAX, &n))
 				goto bad;
+			o->channels = (uint32_t)n;
 			break;
 		case 'p':
 			o->period_ms = strtod(optarg, &end);
@@ -134,9 +137,9 @@ static int parse_args(struct options *o, int argc, char **argv)
 				goto bad;
 			break;
 		case 'R':
-			o->ring_periods = (uint32_t)strtoul(optarg, &end, 10);
-			if (*end || errno)
+			if (!vsnd_parse_long(optarg, 0, UINT32_MAX, &n))
 				goto bad;
+			o->ring_periods = (uint32_t)n;
 			break;
 		case 'd':
 			o->seconds = strtod(optarg, &end);

@@ -21,6 +21,7 @@
 
 #include "vsnd/clock.h"
 #include "vsnd/libvchan.h"
+#include "vsnd/parse.h"
 
 #define BUF_SIZE 65536
 
@@ -32,17 +33,6 @@ static void usage(FILE *f)
 		   "  -t SECONDS  after stdin ends, exit after this much vchan silence (0.5)\n"
 		   "  -s BYTES    server ring sizes (65536)\n"
 		   "Environment: VSND_VCHAN, VCHAN_SOCKET_DIR, VCHAN_DOMAIN.\n");
-}
-
-static bool parse_int(const char *s, long min, long max, long *out)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max)
-		return false;
-	*out = v;
-	return true;
 }
 
 struct cat {
@@ -198,7 +188,7 @@ int main(int argc, char **argv)
 				return 2;
 			}
 		} else if (strcmp(argv[i], "-s") == 0 && i + 1 < argc) {
-			if (!parse_int(argv[++i], 1, 1 << 30, &size)) {
+			if (!vsnd_parse_long(argv[++i], 1, 1 << 30, &size)) {
 				usage(stderr);
 				return 2;
 			}
@@ -213,8 +203,8 @@ int main(int argc, char **argv)
 			break;
 	}
 	long dom, port;
-	if (!role || argc - i != 3 || !parse_int(argv[i + 1], 0, 0x7FEF, &dom) ||
-	    !parse_int(argv[i + 2], 0, 0x7FFFFFFF, &port)) {
+	if (!role || argc - i != 3 || !vsnd_parse_long(argv[i + 1], 0, 0x7FEF, &dom) ||
+	    !vsnd_parse_long(argv[i + 2], 0, 0x7FFFFFFF, &port)) {
 		usage(stderr);
 		return 2;
 	}

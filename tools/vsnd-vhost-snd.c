@@ -15,6 +15,7 @@
 #include "vsnd/audio-opts.h"
 #include "vsnd/log.h"
 #include "vsnd/loop.h"
+#include "vsnd/parse.h"
 
 VSND_LOG_TOPIC(log_main, "vsnd-vhost-snd");
 
@@ -65,7 +66,6 @@ int main(int argc, char **argv)
 	const char *socket_path = NULL, *streams = "out,in";
 	long fd = -1;
 	bool controls = false;
-	char *end;
 	int c;
 
 	vsnd_audio_opts_init(&audio_opts);
@@ -80,9 +80,7 @@ int main(int argc, char **argv)
 			socket_path = optarg;
 			break;
 		case OPT_FD:
-			errno = 0;
-			fd = strtol(optarg, &end, 10);
-			if (errno || *end || fd < 0 || fd > 65535) {
+			if (!vsnd_parse_long(optarg, 0, 65535, &fd)) {
 				fprintf(stderr, "vsnd-vhost-snd: invalid fd '%s'\n", optarg);
 				return 2;
 			}
