@@ -36,6 +36,7 @@ enum {
 	OPT_NO_DBUS,
 	OPT_PIDFILE_DIR,
 	OPT_PERIOD,
+	OPT_FILL,
 	OPT_QUBESDB,
 };
 
@@ -56,7 +57,9 @@ static void usage(FILE *f)
 		"  --no-control-socket  no control socket\n"
 		"  --no-dbus          do not offer org.qubesos.Audio.DOMNAME on the system bus\n"
 		"  --pidfile-dir DIR  where pacat.DOMID goes (default " DEFAULT_PIDFILE_DIR ")\n"
-		"  --period FRAMES    host period in frames at 44.1 kHz (default 441, -l: 128)\n\n");
+		"  --period FRAMES    host period in frames at 44.1 kHz (default 441, -l: 128)\n"
+		"  --fill FRAMES      take VM audio only while our ring holds fewer frames; the rest\n"
+		"                     waits in the vchan (0 = fill the ring; default 2 periods)\n\n");
 	vsnd_audio_opts_usage(f);
 }
 
@@ -124,6 +127,7 @@ int main(int argc, char **argv)
 		{ "no-dbus", no_argument, NULL, OPT_NO_DBUS },
 		{ "pidfile-dir", required_argument, NULL, OPT_PIDFILE_DIR },
 		{ "period", required_argument, NULL, OPT_PERIOD },
+		{ "fill", required_argument, NULL, OPT_FILL },
 		{ "qubesdb", no_argument, NULL, OPT_QUBESDB },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -132,7 +136,7 @@ int main(int argc, char **argv)
 	const char *status_dir = DEFAULT_STATUS_DIR, *control_prefix = DEFAULT_CONTROL_PREFIX;
 	const char *pidfile_dir = DEFAULT_PIDFILE_DIR;
 	bool low_latency = false, control = true, status_dir_given = false;
-	long tlength = 0, period = 0;
+	long tlength = 0, period = 0, fill = -1;
 	int c;
 
 	qubes_daemon_config_init(&cfg);
@@ -198,6 +202,12 @@ int main(int argc, char **argv)
 				return 1;
 			}
 			break;
+		case OPT_FILL:
+			if (!vsnd_parse_long(optarg, 0, 1 << 20, &fill)) {
+				fprintf(stderr, "vsnd-qubes: invalid fill '%s' (0..1048576 frames)\n", optarg);
+				return 1;
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -227,6 +237,11 @@ int main(int argc, char **argv)
 	cfg.ring_periods = (ring + cfg.period_frames - 1) / cfg.period_frames;
 	if (cfg.ring_periods < 2)
 		cfg.ring_periods = 2;
+	/*
+	 * Hold two periods, leave the rest in the vchan: the host clock needs no
+	 * more, and the VM's rate control (vsnd-qubes-agent) sees the queue there.
+	 */
+	cfg.fill_frames = fill >= 0 ? (uint32_t)fill : 2 * cfg.period_frames;
 
 	char control_path[PATH_MAX], pidfile[PATH_MAX];
 	if (control) {

@@ -46,6 +46,20 @@ static void discard_playback(struct qubes_daemon *d)
 	}
 }
 
+/* Frames we take from the VM now: up to the fill limit, not the whole ring (see fill_frames). */
+static uint32_t play_room(struct qubes_daemon *d, struct vsnd_ring *ring)
+{
+	uint32_t room = vsnd_ring_writable(ring);
+	/* A cork is pending: what the VM sent before it is the tail, to be played, not left behind. */
+	if (d->cfg.fill_frames && !d->cork_pending) {
+		uint32_t have = vsnd_ring_readable(ring);
+		uint32_t limit = d->cfg.fill_frames > have ? d->cfg.fill_frames - have : 0;
+		if (limit < room)
+			room = limit;
+	}
+	return room;
+}
+
 void qubes_daemon_pump_playback(struct qubes_daemon *d)
 {
 	if (!d->play.connected)
@@ -71,7 +85,7 @@ void qubes_daemon_pump_playback(struct qubes_daemon *d)
 		int ready = libvchan_data_ready(d->play.vc);
 		if (ready <= 0)
 			break;
-		uint64_t room = (uint64_t)vsnd_ring_writable(ring) * QUBES_AUDIO_FRAME_BYTES;
+		uint64_t room = (uint64_t)play_room(d, ring) * QUBES_AUDIO_FRAME_BYTES;
 		if (room <= d->partial_len) {
 			/* The host has not consumed yet: wait for it, the VM is paced by us. */
 			set_paused(d, &d->play, true);
@@ -104,7 +118,7 @@ void qubes_daemon_pump_playback(struct qubes_daemon *d)
 			qubes_daemon_apply_cork(d);
 		}
 		vsnd_audio_stream_kick(d->out);
-		if (vsnd_ring_writable(ring) > 0)
+		if (play_room(d, ring) > 0)
 			set_paused(d, &d->play, false);
 	}
 }

@@ -1,0 +1,314 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The agent's link to the host daemon, all on the main loop: the two vchan
+ * servers (the VM is the server, the daemon the client), moving whole frames
+ * between the rings and the vchans, the control words, and the host's domain
+ * id (QubesDB /qubes-audio-domain-xid, watched, where it exists).
+ *
+ * A host that goes away leaves the nodes in place: the vchan is closed and a
+ * new server waits for the daemon to come back, the sink's audio is dropped
+ * (counted) meanwhile and the source plays silence.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent-private.h"
+#include "vsnd/clock.h"
+#include "vsnd/parse.h"
+
+#define DOMAIN_KEY "/qubes-audio-domain-xid"
+#define MAX_ROUNDS 16 /* bound the work per event */
+
+static void on_vchan(void *data, int fd, uint32_t mask);
+
+static void dir_close(struct qubes_agent *a, struct agent_dir *d)
+{
+	atomic_store_explicit(&d->linked, false, memory_order_release);
+	atomic_store(&d->vchan_frames, 0);
+	if (d->io) {
+		pw_loop_destroy_source(a->loop, d->io);
+		d->io = NULL;
+	}
+	libvchan_close(d->vc);
+	d->vc = NULL;
+	d->connected = false;
+	d->partial_len = 0;
+	d->vchan_cap = 0;
+}
+
+static int dir_listen(struct qubes_agent *a, struct agent_dir *d)
+{
+	if (d->vc)
+		return 0;
+	/* The control words we send on the record vchan need only a small ring. */
+	size_t rd = d->playback ? 1024 : a->cfg.rec_vchan_bytes;
+	size_t wr = d->playback ? a->cfg.play_vchan_bytes : 1024;
+	d->vc = libvchan_server_init(a->domid, d->playback ? QUBES_AUDIO_PLAYBACK_PORT : QUBES_AUDIO_RECORD_PORT,
+				     rd, wr);
+	if (!d->vc) {
+		int err = errno;
+		vsnd_error(&qubes_agent_log, "%s vchan for domain %d: %s (retrying)", d->what, a->domid,
+			   strerror(err));
+		return -err;
+	}
+	libvchan_set_blocking(d->vc, false);
+	d->io = pw_loop_add_io(a->loop, libvchan_fd_for_select(d->vc), SPA_IO_IN, false, on_vchan, d);
+	if (!d->io) {
+		int err = errno;
+		dir_close(a, d);
+		return -err;
+	}
+	vsnd_debug(&qubes_agent_log, "%s vchan waiting for domain %d", d->what, a->domid);
+	return 0;
+}
+
+static int send_words(struct qubes_agent *a, const uint32_t *words, size_t n)
+{
+	/* libvchan_send: all words or none, so the host never sees a torn one. */
+	int r = libvchan_send(a->rec.vc, words, n * sizeof(*words));
+	if (r == (int)(n * sizeof(*words))) {
+		a->ctl_words += n;
+		return 0;
+	}
+	return r < 0 ? -errno : -EAGAIN;
+}
+
+void agent_link_send_state(struct qubes_agent *a)
+{
+	if (!a->rec.connected)
+		return;
+	int sink = a->play.running, source = a->rec.running;
+	if (a->told_sink < 0 || a->told_source < 0) {
+		/* First words on a new connection: the whole state at once. */
+		uint32_t w[3] = { QUBES_INITIAL_STATE, source ? QUBES_SOURCE_START : QUBES_SOURCE_STOP,
+				  sink ? QUBES_SINK_UNCORK : QUBES_SINK_CORK };
+		if (send_words(a, w, 3) == 0) {
+			a->told_sink = sink;
+			a->told_source = source;
+			vsnd_info(&qubes_agent_log, "told the host: microphone %s, speakers %s",
+				  source ? "wanted" : "not wanted", sink ? "playing" : "idle");
+		}
+		return;
+	}
+	if (a->told_sink != sink) {
+		if (!sink)
+			agent_link_pump(a); /* what was played goes out before the cork */
+		uint32_t w = sink ? QUBES_SINK_UNCORK : QUBES_SINK_CORK;
+		if (send_words(a, &w, 1) == 0) {
+			a->told_sink = sink;
+			vsnd_info(&qubes_agent_log, "told the host: speakers %s", sink ? "playing" : "idle");
+		}
+	}
+	if (a->told_source != source) {
+		uint32_t w = source ? QUBES_SOURCE_START : QUBES_SOURCE_STOP;
+		if (send_words(a, &w, 1) == 0) {
+			a->told_source = source;
+			vsnd_info(&qubes_agent_log, "told the host: microphone %s",
+				  source ? "wanted" : "not wanted");
+		}
+	}
+}
+
+static void pump_play(struct qubes_agent *a)
+{
+	struct agent_dir *d = &a->play;
+	if (!d->connected) {
+		vsnd_ring_skip(&d->ring, vsnd_ring_readable(&d->ring));
+		return;
+	}
+	for (int round = 0; round < MAX_ROUNDS; round++) {
+		int space = libvchan_buffer_space(d->vc);
+		struct vsnd_ring_area ar[2];
+		uint32_t n = vsnd_ring_read_begin(&d->ring, ar, (uint32_t)space / QUBES_AUDIO_FRAME_BYTES);
+		if (n == 0)
+			break;
+		/* Only the first area this round: each send is whole frames or nothing. */
+		uint32_t frames = ar[0].frames;
+		int r = libvchan_send(d->vc, ar[0].data, (size_t)frames * QUBES_AUDIO_FRAME_BYTES);
+		if (r <= 0)
+			break;
+		vsnd_ring_read_commit(&d->ring, frames);
+	}
+	/*
+	 * What the host has not read yet: the vchan's share of the queue the
+	 * DLL holds. The API has no ring size; an empty vchan shows it as space.
+	 */
+	uint32_t space = (uint32_t)libvchan_buffer_space(d->vc);
+	if (space > d->vchan_cap)
+		d->vchan_cap = space;
+	atomic_store_explicit(&d->vchan_frames, (d->vchan_cap - space) / QUBES_AUDIO_FRAME_BYTES,
+			      memory_order_relaxed);
+}
+
+static void pump_rec(struct qubes_agent *a)
+{
+	struct agent_dir *d = &a->rec;
+	if (!d->connected)
+		return;
+	uint8_t buf[8192 + QUBES_AUDIO_FRAME_BYTES];
+	for (int round = 0; round < MAX_ROUNDS; round++) {
+		int ready = libvchan_data_ready(d->vc);
+		if (ready <= 0)
+			break;
+		uint64_t room = d->running ? (uint64_t)vsnd_ring_writable(&d->ring) * QUBES_AUDIO_FRAME_BYTES
+					   : sizeof(buf) - QUBES_AUDIO_FRAME_BYTES;
+		if (room <= d->partial_len)
+			break; /* the graph has not caught up: the data waits in the vchan */
+		size_t want = (size_t)ready;
+		want = SPA_MIN(want, sizeof(buf) - QUBES_AUDIO_FRAME_BYTES);
+		want = SPA_MIN(want, (size_t)(room - d->partial_len));
+		memcpy(buf, d->partial, d->partial_len);
+		int n = libvchan_read(d->vc, buf + d->partial_len, want);
+		if (n <= 0)
+			break;
+		uint32_t total = d->partial_len + (uint32_t)n;
+		uint32_t frames = total / QUBES_AUDIO_FRAME_BYTES;
+		/* A frame split across reads waits here for its last bytes: the stream stays aligned. */
+		d->partial_len = total % QUBES_AUDIO_FRAME_BYTES;
+		memcpy(d->partial, buf + (size_t)frames * QUBES_AUDIO_FRAME_BYTES, d->partial_len);
+		/* Nobody records: what the host still sends is thrown away, not kept for later. */
+		if (d->running)
+			vsnd_ring_write(&d->ring, buf, frames);
+	}
+	int ready = libvchan_data_ready(d->vc);
+	atomic_store_explicit(&d->vchan_frames, ready > 0 ? (uint32_t)ready / QUBES_AUDIO_FRAME_BYTES : 0,
+			      memory_order_relaxed);
+}
+
+void agent_link_pump(struct qubes_agent *a)
+{
+	pump_play(a);
+	pump_rec(a);
+}
+
+static void on_vchan(void *data, int fd, uint32_t mask)
+{
+	struct agent_dir *d = data;
+	struct qubes_agent *a = d->agent;
+	(void)fd;
+	(void)mask;
+	libvchan_wait(d->vc);
+	int st = libvchan_is_open(d->vc);
+	if (st == VCHAN_CONNECTED && !d->connected) {
+		d->connected = true;
+		d->partial_len = 0;
+		atomic_store(&d->vchan_frames, 0);
+		if (d->playback && d->running)
+			atomic_store(&d->flush, true); /* a new host: prefill its buffer again */
+		atomic_store_explicit(&d->linked, true, memory_order_release);
+		vsnd_info(&qubes_agent_log, "%s vchan: host (domain %d) connected", d->what, a->domid);
+		if (!d->playback) {
+			a->connects++;
+			a->told_sink = a->told_source = -1;
+			agent_link_send_state(a);
+		}
+	} else if (st == VCHAN_DISCONNECTED) {
+		vsnd_info(&qubes_agent_log, "%s vchan: host gone, waiting for it again", d->what);
+		dir_close(a, d);
+		dir_listen(a, d);
+		return;
+	}
+	if (d->connected)
+		agent_link_pump(a);
+	if (!d->playback)
+		agent_link_send_state(a); /* a word that did not fit before may fit now */
+}
+
+/* ---- the host's domain ---- */
+
+static int parse_domid(const char *s)
+{
+	long v;
+	if (!s || !vsnd_parse_long(s, 0, 0x7FEF, &v))
+		return -1;
+	return (int)v;
+}
+
+static void set_domain(struct qubes_agent *a, int domid)
+{
+	if (domid == a->domid)
+		return;
+	vsnd_info(&qubes_agent_log, "host audio domain: %d", domid);
+	a->domid = domid;
+	dir_close(a, &a->play);
+	dir_close(a, &a->rec);
+	dir_listen(a, &a->play);
+	dir_listen(a, &a->rec);
+}
+
+static void on_domain_key(void *data, const char *key, const char *value)
+{
+	struct qubes_agent *a = data;
+	(void)key;
+	int domid = parse_domid(value);
+	if (domid < 0) {
+		vsnd_warn(&qubes_agent_log, "%s: '%s' is not a domain id, keeping %d", DOMAIN_KEY,
+			  value ? value : "(removed)", a->domid);
+		return;
+	}
+	set_domain(a, domid);
+}
+
+static void on_store(void *data, int fd, uint32_t mask)
+{
+	struct qubes_agent *a = data;
+	(void)fd;
+	(void)mask;
+	qubes_store_dispatch(a->store);
+}
+
+static int domain_lookup(struct qubes_agent *a)
+{
+	if (a->cfg.domid >= 0)
+		return a->cfg.domid;
+	if (a->cfg.domid_store)
+		a->store = qubes_store_dir_new(a->cfg.domid_store, on_domain_key, a);
+#ifdef VSND_HAVE_QUBESDB
+	else
+		a->store = qubes_store_qdb_new(on_domain_key, a);
+#endif
+	if (!a->store)
+		return 0; /* not on Qubes: the host is dom0 */
+	char buf[32];
+	int domid = 0;
+	if (qubes_store_read(a->store, DOMAIN_KEY, buf, sizeof(buf)) >= 0) {
+		domid = parse_domid(buf);
+		if (domid < 0) {
+			vsnd_warn(&qubes_agent_log, "%s: '%s' is not a domain id, using 0", DOMAIN_KEY, buf);
+			domid = 0;
+		}
+	}
+	if (qubes_store_watch(a->store, DOMAIN_KEY) == 0)
+		a->store_io = pw_loop_add_io(a->loop, qubes_store_fd(a->store), SPA_IO_IN, false, on_store, a);
+	return domid;
+}
+
+int agent_link_start(struct qubes_agent *a)
+{
+	a->domid = domain_lookup(a);
+	vsnd_info(&qubes_agent_log, "host audio domain: %d", a->domid);
+	/* A failure here is retried by the tick: the nodes exist either way. */
+	dir_listen(a, &a->play);
+	dir_listen(a, &a->rec);
+	return 0;
+}
+
+void agent_link_stop(struct qubes_agent *a)
+{
+	dir_close(a, &a->play);
+	dir_close(a, &a->rec);
+	if (a->store_io)
+		pw_loop_destroy_source(a->loop, a->store_io);
+	a->store_io = NULL;
+	qubes_store_destroy(a->store);
+	a->store = NULL;
+}
+
+void agent_link_tick(struct qubes_agent *a)
+{
+	dir_listen(a, &a->play);
+	dir_listen(a, &a->rec);
+	agent_link_pump(a);
+	agent_link_send_state(a);
+}

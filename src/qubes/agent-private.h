@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Inside the agent: agent.c owns the PipeWire nodes (realtime side),
+ * agent-link.c the vchans, control words and domain lookup (main loop).
+ */
+#ifndef VSND_QUBES_AGENT_PRIVATE_H
+#define VSND_QUBES_AGENT_PRIVATE_H
+
+#include <stdatomic.h>
+
+#include <pipewire/pipewire.h>
+#include <spa/utils/dll.h>
+
+#include "agent.h"
+#include "proto.h"
+#include "store.h"
+#include "vsnd/libvchan.h"
+#include "vsnd/log.h"
+#include "vsnd/ring.h"
+
+extern struct vsnd_log_topic qubes_agent_log;
+
+/* One direction: the sink (playback, vchan 4713) or the source (record, vchan 4714). */
+struct agent_dir {
+	struct qubes_agent *agent;
+	bool playback;
+	const char *what; /* "playback" / "record" for logs */
+
+	/* PipeWire side */
+	struct pw_stream *stream;
+	struct spa_hook listener;
+	struct spa_io_rate_match *rate_match; /* RT */
+	struct spa_dll dll;                   /* RT */
+	bool dll_on;                          /* RT */
+	double fill_avg;                      /* RT: the queue, averaged over ~16 cycles */
+	bool primed;                          /* RT, record: the target was reached, audio flows */
+	uint32_t target;                      /* frames of queue the DLL holds */
+	bool running;                         /* main: the stream is STREAMING */
+	struct vsnd_ring ring;                /* SPSC: RT <-> main loop */
+
+	/* vchan side (main loop only) */
+	libvchan_t *vc;
+	struct spa_source *io;
+	bool connected;
+	uint8_t partial[QUBES_AUDIO_FRAME_BYTES]; /* record: a frame still arriving */
+	uint32_t partial_len;
+	uint32_t vchan_cap; /* playback: the vchan's ring size, as seen empty */
+
+	/* main -> RT */
+	atomic_bool linked;          /* the vchan is connected */
+	atomic_uint vchan_frames;    /* frames in the vchan (not yet read by the reader) */
+	atomic_bool flush;           /* record: RT drops what the ring holds;
+					playback: RT queues the prefill */
+
+	/* RT -> main (counters) */
+	atomic_ullong frames;        /* moved between graph and ring */
+	atomic_ullong dropped;       /* whole frames lost to an overrun / no host */
+	atomic_ullong silence;       /* frames of silence for an underrun */
+	atomic_uint fill;            /* queued frames seen at the last cycle */
+	_Atomic double rate;         /* the resampler correction of the last cycle */
+};
+
+struct qubes_agent {
+	struct pw_context *context;
+	struct pw_core *core;
+	struct pw_loop *loop;
+	struct qubes_agent_config cfg;
+	int domid;
+
+	struct agent_dir play, rec;
+	struct spa_source *wake;  /* signalled by the data thread */
+	struct spa_source *timer; /* reconnects, stats, latency reports */
+
+	/* control words: what the host was last told (-1: nothing yet) */
+	int told_sink, told_source;
+	uint64_t ctl_words;
+	uint32_t connects;
+	int64_t reported_latency_ns[2]; /* ProcessLatency last set: play, rec */
+
+	struct qubes_store *store; /* where the host's domain id is published */
+	struct spa_source *store_io;
+};
+
+/* agent-link.c (main loop) */
+int agent_link_start(struct qubes_agent *a);
+void agent_link_stop(struct qubes_agent *a);
+void agent_link_pump(struct qubes_agent *a);          /* move data between rings and vchans */
+void agent_link_send_state(struct qubes_agent *a);    /* tell the host about changes */
+void agent_link_tick(struct qubes_agent *a);          /* periodic: reconnect, etc. */
+
+#endif /* VSND_QUBES_AGENT_PRIVATE_H */

@@ -1,0 +1,454 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The agent's PipeWire side: one pw_stream per direction, shown as an
+ * Audio/Sink and an Audio/Source node (the stream's adapter converts whatever
+ * the graph runs at to the protocol's fixed S16LE 44.1 kHz stereo).
+ *
+ * The process callbacks run on the data thread. Each measures the frames
+ * queued on its path (ring + vchan), feeds the error against the target to a
+ * DLL, and sets the resampler's rate from it (adaptive resampling through
+ * spa_io_rate_match): the sink then consumes exactly as fast as the host
+ * drains the vchan, the source produces as fast as the host's microphone
+ * data arrives, and the queue neither grows nor runs dry.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <spa/param/audio/format-utils.h>
+#include <spa/param/latency-utils.h>
+#include <spa/pod/builder.h>
+
+#include "agent-private.h"
+#include "vsnd/parse.h"
+
+struct vsnd_log_topic qubes_agent_log = VSND_LOG_TOPIC_INIT("qubes.agent");
+
+/* The DLL acts on at most this much error per cycle, so one late cycle cannot swing the rate. */
+#define MAX_ERROR_FRAMES 256.0
+/* The resampler is never asked for more than +-0.5 % (a real clock pair differs by ~0.01 %). */
+#define MAX_CORRECTION 0.005
+
+void qubes_agent_config_defaults(struct qubes_agent_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->domid = -1;
+	c->target_frames = 441;
+	c->rec_target_frames = 882;
+	c->prefill_frames = 441 + 662; /* the host's ring runs between 441 and 882 */
+	c->quantum_frames = 256;
+	c->play_vchan_bytes = 8192;
+	c->rec_vchan_bytes = 8192;
+	c->sink_name = "vsnd-qubes-sink";
+	c->sink_desc = "Qubes speakers (vsnd)";
+	c->source_name = "vsnd-qubes-source";
+	c->source_desc = "Qubes microphone (vsnd)";
+}
+
+int qubes_agent_config_set(struct qubes_agent_config *c, const char *key, const char *value)
+{
+	long v;
+	double ms;
+	if (!key || !value)
+		return -EINVAL;
+	if (!strcmp(key, "domid")) {
+		if (!vsnd_parse_long(value, 0, 0x7FEF, &v))
+			return -EINVAL;
+		c->domid = (int)v;
+	} else if (!strcmp(key, "domid-store")) {
+		c->domid_store = value;
+	} else if (!strcmp(key, "target-ms")) {
+		if (!vsnd_parse_double(value, 1.0, 500.0, &ms))
+			return -EINVAL;
+		c->target_frames = (uint32_t)lround(ms * QUBES_AUDIO_RATE / 1000.0);
+	} else if (!strcmp(key, "record-target-ms")) {
+		if (!vsnd_parse_double(value, 1.0, 500.0, &ms))
+			return -EINVAL;
+		c->rec_target_frames = (uint32_t)lround(ms * QUBES_AUDIO_RATE / 1000.0);
+	} else if (!strcmp(key, "prefill-ms")) {
+		if (!vsnd_parse_double(value, 0.0, 500.0, &ms))
+			return -EINVAL;
+		c->prefill_frames = (uint32_t)lround(ms * QUBES_AUDIO_RATE / 1000.0);
+	} else if (!strcmp(key, "quantum")) {
+		if (!vsnd_parse_long(value, 16, 8192, &v))
+			return -EINVAL;
+		c->quantum_frames = (uint32_t)v;
+	} else if (!strcmp(key, "playback-vchan-bytes") || !strcmp(key, "record-vchan-bytes")) {
+		if (!vsnd_parse_long(value, 1024, 1 << 20, &v))
+			return -EINVAL;
+		*(key[0] == 'p' ? &c->play_vchan_bytes : &c->rec_vchan_bytes) = (uint32_t)v;
+	} else if (!strcmp(key, "sink-name")) {
+		c->sink_name = value;
+	} else if (!strcmp(key, "sink-description")) {
+		c->sink_desc = value;
+	} else if (!strcmp(key, "source-name")) {
+		c->source_name = value;
+	} else if (!strcmp(key, "source-description")) {
+		c->source_desc = value;
+	} else {
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/* ---- data thread ---- */
+
+static void update_rate(struct agent_dir *d, uint32_t queued)
+{
+	struct spa_io_rate_match *rm = d->rate_match;
+	atomic_store_explicit(&d->fill, queued, memory_order_relaxed);
+	if (!rm)
+		return;
+	if (!atomic_load_explicit(&d->linked, memory_order_acquire)) {
+		/* No host to follow: run at the nominal rate and start afresh next time. */
+		SPA_FLAG_CLEAR(rm->flags, SPA_IO_RATE_MATCH_FLAG_ACTIVE);
+		rm->rate = 1.0;
+		d->dll_on = false;
+		atomic_store_explicit(&d->rate, 1.0, memory_order_relaxed);
+		return;
+	}
+	uint32_t quantum = d->agent->cfg.quantum_frames;
+	if (!d->dll_on) {
+		spa_dll_init(&d->dll);
+		spa_dll_set_bw(&d->dll, SPA_DLL_BW_MIN, quantum, QUBES_AUDIO_RATE);
+		d->dll_on = true;
+		d->fill_avg = (double)queued;
+	}
+	/*
+	 * The queue saw-tooths: our cycles add a quantum, the host takes a
+	 * period at a time, at unrelated moments. Its average over a few
+	 * host periods is the level to hold; one sample is mostly phase noise.
+	 */
+	d->fill_avg += ((double)queued - d->fill_avg) / 16.0;
+	/*
+	 * Positive error: too little queued. The sink then has to take frames
+	 * from the graph faster, the source to hand them out slower.
+	 */
+	double error = (double)d->target - d->fill_avg;
+	error = SPA_CLAMP(error, -MAX_ERROR_FRAMES, MAX_ERROR_FRAMES);
+	double corr = spa_dll_update(&d->dll, error);
+	corr = SPA_CLAMP(corr, 1.0 - MAX_CORRECTION, 1.0 + MAX_CORRECTION);
+	double rate = d->playback ? 1.0 / corr : corr;
+	SPA_FLAG_SET(rm->flags, SPA_IO_RATE_MATCH_FLAG_ACTIVE);
+	rm->rate = rate;
+	atomic_store_explicit(&d->rate, rate, memory_order_relaxed);
+}
+
+/*
+ * Start of playback: queue the path's expected depth as silence at once.
+ * Built up by the rate control instead, it would stretch the first seconds
+ * of the audio (by up to 1 %) until the queue is there.
+ */
+static void prefill(struct agent_dir *d, uint32_t frames)
+{
+	struct vsnd_ring_area ar[2];
+	uint32_t n = vsnd_ring_write_begin(&d->ring, ar, frames);
+	for (int i = 0; i < 2; i++)
+		if (ar[i].frames)
+			memset(ar[i].data, 0, (size_t)ar[i].frames * QUBES_AUDIO_FRAME_BYTES);
+	vsnd_ring_write_commit(&d->ring, n);
+}
+
+static void sink_process(void *data)
+{
+	struct agent_dir *d = data;
+	struct pw_buffer *b = pw_stream_dequeue_buffer(d->stream);
+	if (!b)
+		return;
+	struct spa_data *sd = &b->buffer->datas[0];
+	uint32_t off = SPA_MIN(sd->chunk->offset, sd->maxsize);
+	uint32_t size = SPA_MIN(sd->chunk->size, sd->maxsize - off);
+	uint32_t frames = size / QUBES_AUDIO_FRAME_BYTES;
+	uint32_t queued = vsnd_ring_readable(&d->ring) +
+			  atomic_load_explicit(&d->vchan_frames, memory_order_relaxed);
+
+	update_rate(d, queued);
+	bool linked = atomic_load_explicit(&d->linked, memory_order_acquire);
+	if (linked && atomic_exchange_explicit(&d->flush, false, memory_order_acq_rel) &&
+	    queued < d->agent->cfg.prefill_frames)
+		prefill(d, d->agent->cfg.prefill_frames - queued);
+	/*
+	 * A host that stopped taking audio (its sound server starting slowly,
+	 * a stall): past this much, a cycle is dropped rather than queued, so
+	 * the latency stays bounded. The rate control handles drift and the
+	 * slack up to the limit (twice the expected depth: hosts with longer
+	 * periods than the prefill assumes stay well inside it).
+	 */
+	const struct qubes_agent_config *c = &d->agent->cfg;
+	bool backlog = queued > 2 * (c->prefill_frames + c->target_frames) + 4 * c->quantum_frames;
+	uint32_t put = 0;
+	if (sd->data && linked && !backlog)
+		put = vsnd_ring_write(&d->ring, SPA_PTROFF(sd->data, off, void), frames);
+	atomic_fetch_add_explicit(&d->frames, put, memory_order_relaxed);
+	if (put < frames)
+		atomic_fetch_add_explicit(&d->dropped, frames - put, memory_order_relaxed);
+	pw_stream_queue_buffer(d->stream, b);
+	if (put)
+		pw_loop_signal_event(d->agent->loop, d->agent->wake);
+}
+
+static void source_process(void *data)
+{
+	struct agent_dir *d = data;
+	struct pw_buffer *b = pw_stream_dequeue_buffer(d->stream);
+	if (!b)
+		return;
+	struct spa_data *sd = &b->buffer->datas[0];
+	if (!sd->data) {
+		pw_stream_queue_buffer(d->stream, b);
+		return;
+	}
+	uint32_t max = sd->maxsize / QUBES_AUDIO_FRAME_BYTES;
+	uint32_t want = b->requested ? (uint32_t)SPA_MIN(b->requested, (uint64_t)max) : max;
+	if (atomic_exchange_explicit(&d->flush, false, memory_order_acq_rel))
+		vsnd_ring_skip(&d->ring, vsnd_ring_readable(&d->ring));
+	uint32_t queued = vsnd_ring_readable(&d->ring) +
+			  atomic_load_explicit(&d->vchan_frames, memory_order_relaxed);
+
+	update_rate(d, queued);
+	/*
+	 * Start (and restart after an underrun) only once the target is
+	 * queued: the host delivers a period at a time, so starting on the
+	 * first bytes would run dry before its next period.
+	 */
+	if (!d->primed && queued >= d->target)
+		d->primed = true;
+	uint32_t got = d->primed ? vsnd_ring_read(&d->ring, sd->data, want) : 0;
+	if (got < want) {
+		/* Underrun (or no host, or not allowed): silence, never stale or uninitialised bytes. */
+		memset((uint8_t *)sd->data + (size_t)got * QUBES_AUDIO_FRAME_BYTES, 0,
+		       (size_t)(want - got) * QUBES_AUDIO_FRAME_BYTES);
+		if (d->primed) {
+			atomic_fetch_add_explicit(&d->silence, want - got, memory_order_relaxed);
+			d->primed = false;
+		}
+	}
+	atomic_fetch_add_explicit(&d->frames, got, memory_order_relaxed);
+	sd->chunk->offset = 0;
+	sd->chunk->stride = QUBES_AUDIO_FRAME_BYTES;
+	sd->chunk->size = want * QUBES_AUDIO_FRAME_BYTES;
+	pw_stream_queue_buffer(d->stream, b);
+	if (got)
+		pw_loop_signal_event(d->agent->loop, d->agent->wake);
+}
+
+/* ---- main loop ---- */
+
+static void on_io_changed(void *data, uint32_t id, void *area, uint32_t size)
+{
+	struct agent_dir *d = data;
+	if (id == SPA_IO_RateMatch)
+		d->rate_match = size >= sizeof(struct spa_io_rate_match) ? area : NULL;
+}
+
+static void on_state_changed(void *data, enum pw_stream_state old, enum pw_stream_state state,
+			     const char *error)
+{
+	struct agent_dir *d = data;
+	(void)old;
+	if (state == PW_STREAM_STATE_ERROR)
+		vsnd_error(&qubes_agent_log, "%s node: %s", d->what, error ? error : "error");
+	bool running = state == PW_STREAM_STATE_STREAMING;
+	if (running == d->running)
+		return;
+	d->running = running;
+	vsnd_info(&qubes_agent_log, "%s node %s", d->what, running ? "running" : "idle");
+	/* Record: the next consumer must not hear old audio. Playback: prefill on the next cycle. */
+	if (d->playback == running)
+		atomic_store(&d->flush, true);
+	agent_link_send_state(d->agent);
+}
+
+static const struct pw_stream_events sink_events = {
+	PW_VERSION_STREAM_EVENTS,
+	.state_changed = on_state_changed,
+	.io_changed = on_io_changed,
+	.process = sink_process,
+};
+
+static const struct pw_stream_events source_events = {
+	PW_VERSION_STREAM_EVENTS,
+	.state_changed = on_state_changed,
+	.io_changed = on_io_changed,
+	.process = source_process,
+};
+
+static int dir_init(struct qubes_agent *a, struct agent_dir *d, bool playback)
+{
+	const struct qubes_agent_config *c = &a->cfg;
+	d->agent = a;
+	d->playback = playback;
+	d->what = playback ? "playback" : "record";
+	d->target = playback ? c->target_frames : c->rec_target_frames;
+	atomic_store(&d->rate, 1.0);
+	/* Room for the target, a few quanta of scheduling slack, and the largest cycle. */
+	int r = vsnd_ring_init(&d->ring, QUBES_AUDIO_FRAME_BYTES,
+			       d->target + 4 * c->quantum_frames + 8192);
+	if (r < 0)
+		return r;
+
+	char latency[32];
+	snprintf(latency, sizeof(latency), "%u/%u", c->quantum_frames, QUBES_AUDIO_RATE);
+	struct pw_properties *props = pw_properties_new(
+		PW_KEY_MEDIA_CLASS, playback ? "Audio/Sink" : "Audio/Source",
+		PW_KEY_NODE_NAME, playback ? c->sink_name : c->source_name,
+		PW_KEY_NODE_DESCRIPTION, playback ? c->sink_desc : c->source_desc,
+		PW_KEY_NODE_LATENCY, latency,
+		/* Without hardware in the VM the graph still needs a driver to run us. */
+		"node.want-driver", "true",
+		PW_KEY_DEVICE_API, "qubes",
+		"audio.position", "[ FL FR ]",
+		NULL);
+	if (!props)
+		return -errno;
+	d->stream = pw_stream_new(a->core, playback ? "Qubes speakers" : "Qubes microphone", props);
+	if (!d->stream)
+		return -errno;
+	pw_stream_add_listener(d->stream, &d->listener, playback ? &sink_events : &source_events, d);
+
+	uint8_t buf[1024];
+	struct spa_pod_builder pb = SPA_POD_BUILDER_INIT(buf, sizeof(buf));
+	struct spa_audio_info_raw info = {
+		.format = SPA_AUDIO_FORMAT_S16_LE,
+		.rate = QUBES_AUDIO_RATE,
+		.channels = QUBES_AUDIO_CHANNELS,
+		.position = { SPA_AUDIO_CHANNEL_FL, SPA_AUDIO_CHANNEL_FR },
+	};
+	const struct spa_pod *params[1] = {
+		spa_format_audio_raw_build(&pb, SPA_PARAM_EnumFormat, &info),
+	};
+	r = pw_stream_connect(d->stream, playback ? PW_DIRECTION_INPUT : PW_DIRECTION_OUTPUT, PW_ID_ANY,
+			      PW_STREAM_FLAG_AUTOCONNECT | PW_STREAM_FLAG_MAP_BUFFERS |
+				      PW_STREAM_FLAG_RT_PROCESS,
+			      params, 1);
+	if (r < 0)
+		vsnd_error(&qubes_agent_log, "%s node: cannot connect: %s", d->what, strerror(-r));
+	return r;
+}
+
+static void dir_finish(struct agent_dir *d)
+{
+	if (d->stream) {
+		spa_hook_remove(&d->listener);
+		pw_stream_destroy(d->stream);
+		d->stream = NULL;
+	}
+	vsnd_ring_finish(&d->ring);
+}
+
+/* Tell the graph how long a frame takes through us, so players can sync audio and video. */
+static void report_latency(struct agent_dir *d, int64_t *reported)
+{
+	uint32_t fill = atomic_load_explicit(&d->fill, memory_order_relaxed);
+	int64_t ns = (int64_t)fill * SPA_NSEC_PER_SEC / QUBES_AUDIO_RATE;
+	if (!d->stream || llabs(ns - *reported) < SPA_NSEC_PER_MSEC)
+		return;
+	uint8_t buf[256];
+	struct spa_pod_builder pb = SPA_POD_BUILDER_INIT(buf, sizeof(buf));
+	struct spa_process_latency_info info = { .ns = ns };
+	const struct spa_pod *params[1] = {
+		spa_process_latency_build(&pb, SPA_PARAM_ProcessLatency, &info),
+	};
+	if (pw_stream_update_params(d->stream, params, 1) >= 0)
+		*reported = ns;
+}
+
+static void on_wake(void *data, uint64_t count)
+{
+	(void)count;
+	agent_link_pump(data);
+}
+
+static void on_timer(void *data, uint64_t expirations)
+{
+	struct qubes_agent *a = data;
+	(void)expirations;
+	agent_link_tick(a);
+	report_latency(&a->play, &a->reported_latency_ns[0]);
+	report_latency(&a->rec, &a->reported_latency_ns[1]);
+}
+
+struct qubes_agent *qubes_agent_new(struct pw_context *context, struct pw_core *core,
+				    const struct qubes_agent_config *cfg)
+{
+	struct qubes_agent *a = calloc(1, sizeof(*a));
+	if (!a)
+		return NULL;
+	a->context = context;
+	a->core = core;
+	a->loop = pw_context_get_main_loop(context);
+	a->cfg = *cfg;
+	a->told_sink = a->told_source = -1;
+	if (a->cfg.target_frames < 32 || a->cfg.rec_target_frames < 32 || a->cfg.quantum_frames < 16 ||
+	    a->cfg.play_vchan_bytes < 1024 || a->cfg.rec_vchan_bytes < 1024) {
+		free(a);
+		errno = EINVAL;
+		return NULL;
+	}
+	int r = -ENOMEM;
+	a->wake = pw_loop_add_event(a->loop, on_wake, a);
+	a->timer = pw_loop_add_timer(a->loop, on_timer, a);
+	if (!a->wake || !a->timer)
+		goto err;
+	if ((r = dir_init(a, &a->play, true)) < 0 || (r = dir_init(a, &a->rec, false)) < 0)
+		goto err;
+	if ((r = agent_link_start(a)) < 0)
+		goto err;
+	struct timespec period = { 0, 100 * SPA_NSEC_PER_MSEC };
+	pw_loop_update_timer(a->loop, a->timer, &period, &period, false);
+	return a;
+err:
+	qubes_agent_destroy(a);
+	errno = -r;
+	return NULL;
+}
+
+void qubes_agent_destroy(struct qubes_agent *a)
+{
+	if (!a)
+		return;
+	/* Nodes first: after this no data thread callback can run. */
+	dir_finish(&a->play);
+	dir_finish(&a->rec);
+	agent_link_stop(a);
+	if (a->timer)
+		pw_loop_destroy_source(a->loop, a->timer);
+	if (a->wake)
+		pw_loop_destroy_source(a->loop, a->wake);
+	free(a);
+}
+
+void qubes_agent_get_stats(struct qubes_agent *a, struct qubes_agent_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->play_connected = a->play.connected;
+	st->rec_connected = a->rec.connected;
+	st->sink_running = a->play.running;
+	st->source_running = a->rec.running;
+	st->frames_sent = atomic_load(&a->play.frames);
+	st->frames_dropped = atomic_load(&a->play.dropped);
+	st->frames_received = atomic_load(&a->rec.frames);
+	st->silence_frames = atomic_load(&a->rec.silence);
+	st->ctl_words = a->ctl_words;
+	st->play_fill_frames = atomic_load(&a->play.fill);
+	st->rec_fill_frames = atomic_load(&a->rec.fill);
+	st->play_rate = atomic_load(&a->play.rate);
+	st->rec_rate = atomic_load(&a->rec.rate);
+	st->connects = a->connects;
+	st->domid = a->domid;
+}
+
+int qubes_agent_format_stats(const struct qubes_agent_stats *st, char *buf, size_t len)
+{
+	return snprintf(buf, len,
+			"domid=%d play_connected=%d rec_connected=%d sink_running=%d source_running=%d "
+			"frames_sent=%llu frames_dropped=%llu frames_received=%llu silence_frames=%llu "
+			"ctl_words=%llu connects=%u play_fill=%u rec_fill=%u play_rate=%.6f rec_rate=%.6f",
+			st->domid, st->play_connected, st->rec_connected, st->sink_running,
+			st->source_running, (unsigned long long)st->frames_sent,
+			(unsigned long long)st->frames_dropped, (unsigned long long)st->frames_received,
+			(unsigned long long)st->silence_frames, (unsigned long long)st->ctl_words,
+			st->connects, st->play_fill_frames, st->rec_fill_frames, st->play_rate, st->rec_rate);
+}

@@ -1,0 +1,94 @@
+# SPDX-License-Identifier: MIT
+# The VM side of the whole-Qubes-path tests (bash; source after qubes-lib.sh and
+# the host server's helpers): a second PipeWire + WirePlumber, the "VM", with
+# its own runtime and config dirs, and vsnd-qubes-agent in it.
+#
+#   vmpw_config             write the VM's config (no sink of its own: the agent's is the only one)
+#   vmpw_start              start the VM's pipewire + wireplumber ("vm-pipewire", "vm-wireplumber")
+#   vmpw CMD...             run CMD against the VM's PipeWire
+#   vm_play FILE            pw-play FILE in the VM (SCHED_FIFO 70 where allowed, as pw_rt)
+#   agent_start DOMID ARGS  start vsnd-qubes-agent as domain DOMID (host = domain 0), wait for its nodes
+#   agent_field KEY         a field of the agent's status line
+#   agent_is KEY VALUE      true if it equals VALUE (for vsnd_wait_for)
+#   vm_node_state NAME      state of a node of the VM's graph
+
+vmpw() {
+	XDG_RUNTIME_DIR="$VM_RUN" XDG_CONFIG_HOME="$VM_CONF" "$@"
+}
+
+vm_play() {
+	# pw-play processes audio in its one main thread: on a loaded 2-core
+	# machine it misses cycles, heard as gaps, unless it runs realtime.
+	if chrt -f 70 true 2>/dev/null; then
+		vmpw chrt -f 70 pw-play "$@"
+	else
+		vmpw pw-play "$@"
+	fi
+}
+
+vmpw_config() {
+	VM_RUN="$T/vm-run"
+	VM_CONF="$T/vm-config"
+	mkdir -p "$VM_RUN" "$VM_CONF/pipewire/pipewire.conf.d" "$VM_CONF/wireplumber/wireplumber.conf.d"
+	chmod 700 "$VM_RUN"
+	# Like a VM: 48 kHz graph, no sound card, only the dummy driver to run it.
+	cat >"$VM_CONF/pipewire/pipewire.conf.d/50-vsnd-vm.conf" <<CONF
+context.properties = {
+    default.clock.rate = 48000
+    default.clock.allowed-rates = [ 48000 ]
+}
+CONF
+	cat >"$VM_CONF/wireplumber/wireplumber.conf.d/50-vsnd-test.conf" <<CONF
+wireplumber.profiles = {
+    vsnd-test = {
+        inherits = [ policy, mixin.systemwide-session, mixin.stateless ]
+    }
+}
+CONF
+}
+
+vmpw_answers() {
+	vmpw pw-cli info 0 2>/dev/null | grep -q version
+}
+
+vmpw_start() {
+	[ -n "${VM_CONF:-}" ] || vmpw_config
+	vsnd_bg vm-pipewire env XDG_RUNTIME_DIR="$VM_RUN" XDG_CONFIG_HOME="$VM_CONF" \
+		PIPEWIRE_DEBUG=3 ${VMPW_ENV:-} pipewire
+	vsnd_wait_for 10 vmpw_answers || vsnd_fail "the VM's pipewire does not answer"
+	vsnd_bg vm-wireplumber env XDG_RUNTIME_DIR="$VM_RUN" XDG_CONFIG_HOME="$VM_CONF" \
+		wireplumber --profile vsnd-test
+}
+
+vm_node_json() {
+	vmpw pw-dump 2>/dev/null | jq -e --arg n "$1" \
+		'[.[] | select(.type == "PipeWire:Interface:Node" and .info.props["node.name"] == $n)] | first // empty'
+}
+
+vm_node_state() {
+	vm_node_json "$1" | jq -r '.info.state'
+}
+
+vm_default_is() {
+	vmpw pw-dump 2>/dev/null | jq -e --arg k "$1" --arg n "$2" \
+		'.[] | select(.type == "PipeWire:Interface:Metadata" and .props["metadata.name"] == "default")
+		 | .metadata[] | select(.key == $k) | .value.name == $n' | grep -qx true
+}
+
+agent_start() {
+	local domid=$1; shift
+	vsnd_bg agent env XDG_RUNTIME_DIR="$VM_RUN" XDG_CONFIG_HOME="$VM_CONF" VCHAN_DOMAIN="$domid" \
+		"$VSND_QUBES_AGENT" --domid 0 --status-file "$T/agent.status" "$@"
+	vsnd_wait_for 10 vm_node_json vsnd-qubes-sink || vsnd_fail "the agent's sink did not appear"
+	vsnd_wait_for 10 vm_default_is default.audio.sink vsnd-qubes-sink ||
+		vsnd_fail "WirePlumber did not make the agent's sink the VM's default"
+}
+
+agent_field() {
+	[ -f "$T/agent.status" ] || return 1
+	tr ' ' '\n' <"$T/agent.status" | sed -n "s/^$1=//p"
+}
+
+agent_is() {
+	[ "$(agent_field "$1")" = "$2" ]
+}

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The microphone, host -> VM through the whole path: pw-record on the agent's
+# source in the "VM" PipeWire asks for input (SOURCE_START reaches the host),
+# gets only silence while the user has not allowed it, the host's signal once
+# allowed (vsnd-ctl over the control socket), silence again once denied, and
+# SOURCE_STOP when the recorder goes.
+source "$VSND_TESTLIB"
+source "$VSND_QUBESLIB"
+source "$VSND_AGENTLIB"
+vsnd_setup
+qubes_env
+vmpw_config
+for tool in pipewire wireplumber pw-record pw-dump jq; do
+	command -v "$tool" >/dev/null || vsnd_fail "$tool is not installed (scripts/deps.sh)"
+done
+"$VSND_TONE" -q --backend wav --no-pacing --wav-out "$T/mic.wav" -r 44100 -d 1 >/dev/null 2>&1 ||
+	vsnd_fail "cannot make the microphone signal"
+vmpw_start
+agent_start 14
+daemon_start 14 work --backend wav --wav-out "$T/out.wav" --wav-in "$T/mic.wav" --no-dbus
+vsnd_wait_for 10 agent_is rec_connected 1 || vsnd_fail "the daemon did not connect to the agent"
+vsnd_wait_for 10 status_is work audio wav || vsnd_fail "daemon did not open audio"
+vsnd_wait_for 2 key_is work audio-input-request 0 || vsnd_fail "request key is $(key work audio-input-request)"
+
+signal_of() { # frames of signal in a WAV that may still be written
+	cp "$1" "$1.copy" 2>/dev/null || { echo 0; return; }
+	"$VSND_WAVCHECK" "$1.copy" 2>/dev/null |
+		sed -n 's/.*signal from [0-9]* to [0-9]* (\([0-9]*\) frames).*/\1/p' | grep . || echo 0
+}
+has_signal() { [ "$(signal_of "$1")" -gt "$2" ]; }
+
+# 1. The VM records, the user has not allowed: the request arrives, nothing else.
+vsnd_bg vm-rec env XDG_RUNTIME_DIR="$VM_RUN" XDG_CONFIG_HOME="$VM_CONF" \
+	pw-record --target vsnd-qubes-source --rate 44100 --channels 2 --format s16 "$T/denied.wav"
+vsnd_wait_for 5 key_is work audio-input-request 1 || vsnd_fail "SOURCE_START did not reach the host"
+vsnd_wait_for 2 agent_is source_running 1 || vsnd_fail "the agent's source is not running"
+sleep 1
+key_is work audio-input 0 || vsnd_fail "audio-input is $(key work audio-input) without permission"
+status_is work mic_flowing 0 || vsnd_fail "microphone flowing without permission"
+vsnd_stop vm-rec
+[ "$(signal_of "$T/denied.wav")" = 0 ] || vsnd_fail "the VM recorded a signal it was not allowed: $(signal_of "$T/denied.wav") frames"
+vsnd_wait_for 5 key_is work audio-input-request 0 || vsnd_fail "SOURCE_STOP did not reach the host"
+
+# 2. Allowed, then the VM records: the host's signal arrives within 100 ms of flowing.
+"$VSND_CTL" --status-dir "$STATUS" --control-prefix "$CTL" mic allow work || vsnd_fail "vsnd-ctl mic allow failed"
+vsnd_bg vm-rec env XDG_RUNTIME_DIR="$VM_RUN" XDG_CONFIG_HOME="$VM_CONF" \
+	pw-record --target vsnd-qubes-source --rate 44100 --channels 2 --format s16 "$T/allowed.wav"
+vsnd_wait_for 5 status_is work mic_flowing 1 || vsnd_fail "microphone not flowing once allowed"
+key_is work audio-input 1 || vsnd_fail "audio-input key is $(key work audio-input) while flowing"
+vsnd_wait_for 3 has_signal "$T/allowed.wav" 4410 || vsnd_fail "no signal in the VM"
+sleep 2
+# 3. Denied while recording: silence from then on.
+"$VSND_CTL" --status-dir "$STATUS" --control-prefix "$CTL" mic deny work || vsnd_fail "vsnd-ctl mic deny failed"
+vsnd_wait_for 2 status_is work mic_flowing 0 || vsnd_fail "microphone still flowing after deny"
+sleep 1
+vsnd_stop vm-rec
+"$VSND_WAVCHECK" --rate 44100 --channels 2 --tones --max-gap 0 "$T/allowed.wav" >"$T/check.log" 2>&1 ||
+	vsnd_fail "the VM's recording: $(cat "$T/check.log")"
+frames=$(signal_of "$T/allowed.wav")
+total=$(( $(stat -c %s "$T/allowed.wav") / 4 ))
+[ "$frames" -lt $(( total - 22050 )) ] || vsnd_fail "no silence after the deny ($frames of $total frames signal)"
+echo "microphone through the agent: $(head -n 1 "$T/check.log"); agent: $(cat "$T/agent.status")"

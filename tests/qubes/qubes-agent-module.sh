@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# libpipewire-module-vsnd-qubes loaded by the "VM" PipeWire daemon from our
+# config fragment (data/pipewire/60-vsnd-qubes.conf, its arguments set):
+# the nodes appear with their names, the host daemon connects, and 3 s of
+# pw-play in the VM arrive at the host's PipeWire null sink as the tones.
+source "$VSND_TESTLIB"
+source "$VSND_QUBESLIB"
+source "$VSND_SOURCE_DIR/tests/integration/pipewire/server.sh"
+source "$VSND_AGENTLIB"
+pw_test_setup
+qubes_env
+vmpw_config
+# The installed fragment, with its arguments filled in for this test.
+sed -e 's/#domid = 0/domid = 0/' -e 's/#sink-name = vsnd-qubes-sink/sink-name = vm-speakers/' \
+	"$VSND_SOURCE_DIR/data/pipewire/60-vsnd-qubes.conf" \
+	>"$VM_CONF/pipewire/pipewire.conf.d/60-vsnd-qubes.conf"
+grep -q '^ *domid = 0' "$VM_CONF/pipewire/pipewire.conf.d/60-vsnd-qubes.conf" || vsnd_fail "fragment not edited"
+pw_server_start
+# The module from the build tree first, PipeWire's own after it.
+VMPW_ENV="VCHAN_DOMAIN=16 PIPEWIRE_MODULE_DIR=$VSND_QUBES_MODULE_DIR:$(pkg-config --variable=moduledir libpipewire-0.3)" vmpw_start
+vsnd_wait_for 10 vm_node_json vm-speakers || vsnd_fail "the module's sink did not appear: $(grep -i vsnd "$T/vm-pipewire.log" | tail -3)"
+vm_node_json vsnd-qubes-source | jq -e '.info.props["media.class"] == "Audio/Source"' >/dev/null ||
+	vsnd_fail "the module's source is missing"
+vm_node_json vm-speakers | jq -e '.info.props["media.class"] == "Audio/Sink"' >/dev/null ||
+	vsnd_fail "the sink is not an Audio/Sink"
+vsnd_wait_for 10 vm_default_is default.audio.sink vm-speakers || vsnd_fail "the module's sink is not the default"
+daemon_start 16 work --backend pipewire --no-dbus
+vsnd_wait_for 10 status_is work audio pipewire || vsnd_fail "daemon did not open audio"
+vsnd_wait_for 10 status_is work vm_connected 1 || vsnd_fail "the daemon did not connect to the module"
+vsnd_wait_for 5 status_is work corked 1 || vsnd_fail "the module's initial state did not cork the host"
+
+"$VSND_TONE" -q --backend wav --no-pacing --wav-out "$T/in.wav" -r 48000 -c 2 -d 3 >/dev/null 2>&1 ||
+	vsnd_fail "cannot make the signal"
+xruns_before=$(pw_xruns)
+pw_record_start host
+vm_play "$T/in.wav" || vsnd_fail "pw-play failed in the VM"
+vsnd_wait_for 8 status_is work corked 1 || vsnd_fail "host not corked after the VM's player stopped"
+vsnd_stop host
+pw_check_tones "$T/host.wav" 144000 "$xruns_before" 2400 >"$T/check.log" 2>&1 ||
+	vsnd_fail "at the host's null sink: $(cat "$T/check.log")"
+grep -q "qubes.agent: told the host: speakers playing" "$T/vm-pipewire.log" ||
+	vsnd_fail "the module's log lines do not reach PipeWire's log"
+echo "module in the VM's PipeWire -> host: $(head -n 1 "$T/check.log")"
