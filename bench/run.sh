@@ -10,6 +10,7 @@ python3 bench/qubes.py "$build" || status=1
 bench/vm.sh "$build" || status=1
 bench/vm-reference.sh "$build" || status=1
 bench/vhost-snd.sh "$build" || status=1
+bench/qubes-e2e.sh "$build" || status=1
 "$build/tests/vchan/vsnd-bench-vchan" || status=1
 "$build/bench/vsnd-bench-virtqueue" || status=1
 exit $status

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# bench/qubes-e2e: the whole Qubes path as BENCH.md defines it. Two real
+# PipeWire + WirePlumber daemons on this machine stand for the VM and the
+# host; vsnd-qubes-agent in the VM, vsnd-qubes (pipewire backend) on the
+# host, both with their DEFAULT settings; pw-play plays a tone in the VM.
+# Figures: CPU of agent + daemon per audio second, frames lost (agent drops +
+# host stream underruns), and the path's latency as the programs report it,
+# sampled every 200 ms: the VM graph's quantum + the agent's queue (ring +
+# vchan) + the daemon's (its ring + the host server's delay). That is a sum
+# of reported queues, not a click timed at both ends (not done yet).
+#
+# Usage: bench/qubes-e2e.sh [BUILD_DIR] [SECONDS=600]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${1:-build}
+SECS=${2:-600}
+ROOT=$PWD
+export VSND_SOURCE_DIR=$ROOT VSND_TONE=$ROOT/$BUILD/tools/vsnd-tone VSND_QUBES=$ROOT/$BUILD/tools/vsnd-qubes
+export VSND_QUBES_AGENT=$ROOT/$BUILD/tools/vsnd-qubes-agent VSND_WAVCHECK=$ROOT/$BUILD/tests/tools/vsnd-wavcheck
+for f in "$VSND_QUBES" "$VSND_QUBES_AGENT"; do
+	[ -x "$f" ] || { echo "qubes-e2e: $f not built" >&2; exit 1; }
+done
+source tests/integration/lib.sh
+source tests/qubes/qubes-lib.sh
+source tests/integration/pipewire/server.sh
+source tests/qubes/agent-lib.sh
+pw_test_setup
+qubes_env
+vmpw_config
+pw_server_start
+vmpw_start
+agent_start 20
+daemon_start 20 e2e --backend pipewire --no-dbus
+vsnd_wait_for 10 agent_is rec_connected 1 || vsnd_fail "no connection"
+vsnd_wait_for 10 status_is e2e audio pipewire || vsnd_fail "daemon did not open audio"
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+agent_pid=${VSND_BG_PIDS[agent]}
+daemon_pid=${VSND_BG_PIDS[daemon-e2e]}
+a0=$(cpu_ticks "$agent_pid"); d0=$(cpu_ticks "$daemon_pid")
+u0=$(status_field e2e underruns)
+"$VSND_TONE" -q --backend wav --no-pacing --wav-out "$T/in.wav" -r 48000 -c 2 -d "$SECS" >/dev/null 2>&1 ||
+	vsnd_fail "cannot make the signal"
+vsnd_bg vm-play vm_play "$T/in.wav"
+play_pid=$BG_PID
+vsnd_wait_for 5 status_is e2e corked 0 || vsnd_fail "host not uncorked"
+sleep 2 # past the prefill and the rate control's first second
+: >"$T/lat.dat"
+while kill -0 "$play_pid" 2>/dev/null; do
+	q=$(agent_field play_fill); h=$(status_field e2e latency_ms)
+	[ -n "$q" ] && [ -n "$h" ] && echo "$q $h" >>"$T/lat.dat"
+	sleep 0.2
+done
+a1=$(cpu_ticks "$agent_pid"); d1=$(cpu_ticks "$daemon_pid")
+u1=$(status_field e2e underruns)
+echo "agent: $(cat "$T/agent.status")"
+python3 - "$T/lat.dat" "$SECS" "$((a1 - a0))" "$((d1 - d0))" "$(agent_field frames_dropped)" "$((u1 - u0))" \
+	"$(getconf CLK_TCK)" <<'PY'
+import sys
+sys.path.insert(0, "bench")
+from report import write
+lat, secs, at, dt, dropped, underruns, hz = sys.argv[1:]
+secs, hz = float(secs), float(hz)
+QUANTUM_MS = 256 / 44.1  # the agent's node.latency: one VM graph cycle
+v = sorted(QUANTUM_MS + int(a) / 44.1 + float(b) for a, b in (l.split() for l in open(lat)))
+r = {
+    "seconds": secs,
+    "samples": len(v),
+    "latency_p50_ms": v[len(v) // 2],
+    "latency_p99_ms": v[min(len(v) - 1, len(v) * 99 // 100)],
+    "latency_max_ms": v[-1],
+    "agent_cpu_pct": 100.0 * int(at) / hz / secs,
+    "daemon_cpu_pct": 100.0 * int(dt) / hz / secs,
+    "frames_lost": int(dropped) + int(underruns),
+    "agent_frames_dropped": int(dropped),
+    "host_underrun_frames": int(underruns),
+}
+r["total_cpu_pct"] = r["agent_cpu_pct"] + r["daemon_cpu_pct"]
+write("qubes-e2e", result=r, latency="sum of reported queues: VM quantum + agent ring/vchan + daemon ring + server delay",
+      settings="defaults: agent target 10 ms, quantum 256; vsnd-qubes period 441, fill 882",
+      targets={"latency_p99_ms": 20, "frames_lost": 0, "total_cpu_pct": 0.5})
+print(f"{'figure':<24} {'value':>10}  target")
+for k, t in [("latency_p50_ms", ""), ("latency_p99_ms", "<= 20"), ("latency_max_ms", ""),
+             ("agent_cpu_pct", ""), ("daemon_cpu_pct", ""), ("total_cpu_pct", "<= 0.5"),
+             ("frames_lost", "0"), ("samples", "")]:
+    print(f"{k:<24} {r[k]:>10.2f}  {t}")
+print("written bench/results/qubes-e2e.json")
+PY
+if command -v gnuplot >/dev/null; then
+	awk '{printf "%d %.2f\n", NR, 256/44.1 + $1/44.1 + $2}' "$T/lat.dat" >"$T/lat.plot"
+	gnuplot <<GP
+set terminal png size 800,400
+set output "bench/results/qubes-e2e.png"
+set title "Qubes path, reported queues end to end (default settings)"
+set xlabel "sample (every 200 ms)"; set ylabel "latency (ms)"
+plot "$T/lat.plot" using 1:2 with lines title "VM quantum + agent + daemon + host server"
+GP
+	echo "written bench/results/qubes-e2e.png"
+fi
