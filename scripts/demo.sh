@@ -34,4 +34,4 @@ kill "$backend_pid"; wait "$backend_pid" 2>/dev/null; backend_pid=
 if grep -q "WAV file" "$tmp/backend.log"; then
 	echo "== no sound server answered: the audio went to $(pwd)/vsnd-output.wav"
 fi
-scripts/demo-qubes.sh "$build"
+"$(dirname "$0")/demo-qubes.sh" "$build"
