@@ -44,7 +44,7 @@ static void usage(FILE *f)
 		"                            holds (default 10)\n"
 		"  --record-target-ms MS     the same for the microphone (default 20)\n"
 		"  --prefill-ms MS           silence queued when playback starts: the target plus the\n"
-		"                            host daemon's buffer (default 25 = 10 + vsnd-qubes' 15)\n"
+		"                            host daemon's buffer (default 35 = 10 + vsnd-qubes' 25)\n"
 		"  --quantum FRAMES          graph quantum asked for, at 44.1 kHz (default 256)\n"
 		"  --playback-vchan-bytes N  vchan ring sizes (default 8192)\n"
 		"  --record-vchan-bytes N\n"

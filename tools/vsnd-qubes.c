@@ -59,7 +59,8 @@ static void usage(FILE *f)
 		"  --pidfile-dir DIR  where pacat.DOMID goes (default " DEFAULT_PIDFILE_DIR ")\n"
 		"  --period FRAMES    host period in frames at 44.1 kHz (default 441, -l: 128)\n"
 		"  --fill FRAMES      take VM audio only while our ring holds fewer frames; the rest\n"
-		"                     waits in the vchan (0 = fill the ring; default 2 periods)\n\n");
+		"                     waits in the vchan (0 = fill the ring; default: the ring\n"
+		"                     less a period, -l: 2 periods)\n\n");
 	vsnd_audio_opts_usage(f);
 }
 
@@ -238,10 +239,14 @@ int main(int argc, char **argv)
 	if (cfg.ring_periods < 2)
 		cfg.ring_periods = 2;
 	/*
-	 * Hold two periods, leave the rest in the vchan: the host clock needs no
-	 * more, and the VM's rate control (vsnd-qubes-agent) sees the queue there.
+	 * Leave a period of the ring's room in the vchan, where the VM's rate
+	 * control (vsnd-qubes-agent) sees the queue. -l holds only two periods:
+	 * less latency, less slack for a late main loop (a loaded 2-core
+	 * machine underruns now and then at two 10 ms periods).
 	 */
-	cfg.fill_frames = fill >= 0 ? (uint32_t)fill : 2 * cfg.period_frames;
+	uint32_t ring_frames = cfg.ring_periods * cfg.period_frames;
+	cfg.fill_frames = fill >= 0 ? (uint32_t)fill
+			  : low_latency ? 2 * cfg.period_frames : ring_frames - cfg.period_frames;
 
 	char control_path[PATH_MAX], pidfile[PATH_MAX];
 	if (control) {

@@ -92,14 +92,24 @@ void agent_link_send_state(struct qubes_agent *a)
 		return;
 	}
 	if (a->told_sink != sink) {
-		if (!sink)
-			agent_link_pump(a); /* what was played goes out before the cork */
+		/*
+		 * What was played goes out before the cork: the host plays what it
+		 * has when the word arrives, and discards what comes after. Until
+		 * the ring is in the vchan the word waits (the vchan's space
+		 * events and the tick try again).
+		 */
+		if (!sink) {
+			agent_link_pump(a);
+			if (a->play.connected && vsnd_ring_readable(&a->play.ring) > 0)
+				goto source;
+		}
 		uint32_t w = sink ? QUBES_SINK_UNCORK : QUBES_SINK_CORK;
 		if (send_words(a, &w, 1) == 0) {
 			a->told_sink = sink;
 			vsnd_info(&qubes_agent_log, "told the host: speakers %s", sink ? "playing" : "idle");
 		}
 	}
+source:
 	if (a->told_source != source) {
 		uint32_t w = source ? QUBES_SOURCE_START : QUBES_SOURCE_STOP;
 		if (send_words(a, &w, 1) == 0) {
@@ -117,26 +127,28 @@ static void pump_play(struct qubes_agent *a)
 		vsnd_ring_skip(&d->ring, vsnd_ring_readable(&d->ring));
 		return;
 	}
-	for (int round = 0; round < MAX_ROUNDS; round++) {
-		int space = libvchan_buffer_space(d->vc);
-		struct vsnd_ring_area ar[2];
-		uint32_t n = vsnd_ring_read_begin(&d->ring, ar, (uint32_t)space / QUBES_AUDIO_FRAME_BYTES);
-		if (n == 0)
-			break;
-		/* Only the first area this round: each send is whole frames or nothing. */
-		uint32_t frames = ar[0].frames;
-		int r = libvchan_send(d->vc, ar[0].data, (size_t)frames * QUBES_AUDIO_FRAME_BYTES);
-		if (r <= 0)
-			break;
-		vsnd_ring_read_commit(&d->ring, frames);
-	}
 	/*
-	 * What the host has not read yet: the vchan's share of the queue the
-	 * DLL holds. The API has no ring size; an empty vchan shows it as space.
+	 * One look at the space per pump: on the socket transport it is an
+	 * exact (sock_diag) query, the costliest call of the cycle. What we
+	 * send is then subtracted here.
 	 */
 	uint32_t space = (uint32_t)libvchan_buffer_space(d->vc);
+	/* The API has no ring size; an empty vchan shows it as space. */
 	if (space > d->vchan_cap)
 		d->vchan_cap = space;
+	for (int round = 0; round < 2; round++) {
+		struct vsnd_ring_area ar[2];
+		uint32_t n = vsnd_ring_read_begin(&d->ring, ar, space / QUBES_AUDIO_FRAME_BYTES);
+		if (n == 0)
+			break;
+		/* One area per send: each is whole frames or nothing. */
+		uint32_t bytes = ar[0].frames * QUBES_AUDIO_FRAME_BYTES;
+		if (libvchan_send(d->vc, ar[0].data, bytes) != (int)bytes)
+			break;
+		vsnd_ring_read_commit(&d->ring, ar[0].frames);
+		space -= bytes;
+	}
+	/* What the host has not read yet: the vchan's share of the queue the DLL holds. */
 	atomic_store_explicit(&d->vchan_frames, (d->vchan_cap - space) / QUBES_AUDIO_FRAME_BYTES,
 			      memory_order_relaxed);
 }
@@ -211,8 +223,8 @@ static void on_vchan(void *data, int fd, uint32_t mask)
 	}
 	if (d->connected)
 		agent_link_pump(a);
-	if (!d->playback)
-		agent_link_send_state(a); /* a word that did not fit before may fit now */
+	/* A word that did not fit before may fit now, a cork waiting for the ring may go. */
+	agent_link_send_state(a);
 }
 
 /* ---- the host's domain ---- */

@@ -28,8 +28,12 @@ struct vsnd_log_topic qubes_agent_log = VSND_LOG_TOPIC_INIT("qubes.agent");
 
 /* The DLL acts on at most this much error per cycle, so one late cycle cannot swing the rate. */
 #define MAX_ERROR_FRAMES 256.0
-/* The resampler is never asked for more than +-0.5 % (a real clock pair differs by ~0.01 %). */
-#define MAX_CORRECTION 0.005
+/*
+ * The resampler is never asked for more than +-0.1 % (1.7 cents: inaudible);
+ * a real clock pair differs by ~0.01 %. Larger errors (a wrong prefill) are
+ * worked off slowly, gross ones by the backlog limit.
+ */
+#define MAX_CORRECTION 0.001
 
 void qubes_agent_config_defaults(struct qubes_agent_config *c)
 {
@@ -37,7 +41,7 @@ void qubes_agent_config_defaults(struct qubes_agent_config *c)
 	c->domid = -1;
 	c->target_frames = 441;
 	c->rec_target_frames = 882;
-	c->prefill_frames = 441 + 662; /* the host's ring runs between 441 and 882 */
+	c->prefill_frames = 441 + 1103; /* vsnd-qubes' ring runs between 2 and 3 periods of 441 */
 	c->quantum_frames = 256;
 	c->play_vchan_bytes = 8192;
 	c->rec_vchan_bytes = 8192;

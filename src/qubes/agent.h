@@ -40,8 +40,8 @@ struct qubes_agent_config {
 	uint32_t rec_target_frames; /* record: the same (default 882 = 20 ms: the host delivers a
 				       10 ms period at a time, the graph takes quanta between) */
 	uint32_t prefill_frames; /* silence queued when playback starts: the target plus what
-				    the host daemon holds on average (default 441 + 662 = 25 ms:
-				    vsnd-qubes' ring runs between 1 and 2 periods of 441) */
+				    the host daemon holds on average (default 441 + 1103 = 35 ms:
+				    vsnd-qubes' ring runs between 2 and 3 periods of 441) */
 	uint32_t quantum_frames; /* node.latency asked of the graph (default 256) */
 	uint32_t play_vchan_bytes; /* vchan ring sizes (default 8192 each) */
 	uint32_t rec_vchan_bytes;

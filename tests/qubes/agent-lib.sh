@@ -6,7 +6,9 @@
 #   vmpw_config             write the VM's config (no sink of its own: the agent's is the only one)
 #   vmpw_start              start the VM's pipewire + wireplumber ("vm-pipewire", "vm-wireplumber")
 #   vmpw CMD...             run CMD against the VM's PipeWire
-#   vm_play FILE            pw-play FILE in the VM (SCHED_FIFO 70 where allowed, as pw_rt)
+#   vm_rt CMD...            exec CMD in the VM at SCHED_FIFO 70 where allowed (as pw_rt);
+#                           it replaces the shell: use it as vsnd_bg's command or in ( )
+#   vm_play FILE            pw-play FILE in the VM, realtime
 #   agent_start DOMID ARGS  start vsnd-qubes-agent as domain DOMID (host = domain 0), wait for its nodes
 #   agent_field KEY         a field of the agent's status line
 #   agent_is KEY VALUE      true if it equals VALUE (for vsnd_wait_for)
@@ -16,14 +18,18 @@ vmpw() {
 	XDG_RUNTIME_DIR="$VM_RUN" XDG_CONFIG_HOME="$VM_CONF" "$@"
 }
 
+vm_rt() {
+	# pw-play and pw-record process audio in their one main thread: on a
+	# loaded 2-core machine they miss cycles, heard as gaps or lost frames,
+	# unless they run realtime (as pw_rt does on the host side). No shell
+	# function in between, so vsnd_bg's PID is the tool's own.
+	local rt=()
+	chrt -f 70 true 2>/dev/null && rt=(chrt -f 70)
+	exec env XDG_RUNTIME_DIR="$VM_RUN" XDG_CONFIG_HOME="$VM_CONF" "${rt[@]}" "$@"
+}
+
 vm_play() {
-	# pw-play processes audio in its one main thread: on a loaded 2-core
-	# machine it misses cycles, heard as gaps, unless it runs realtime.
-	if chrt -f 70 true 2>/dev/null; then
-		vmpw chrt -f 70 pw-play "$@"
-	else
-		vmpw pw-play "$@"
-	fi
+	(vm_rt pw-play "$@")
 }
 
 vmpw_config() {

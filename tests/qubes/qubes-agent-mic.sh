@@ -30,8 +30,7 @@ signal_of() { # frames of signal in a WAV that may still be written
 has_signal() { [ "$(signal_of "$1")" -gt "$2" ]; }
 
 # 1. The VM records, the user has not allowed: the request arrives, nothing else.
-vsnd_bg vm-rec env XDG_RUNTIME_DIR="$VM_RUN" XDG_CONFIG_HOME="$VM_CONF" \
-	pw-record --target vsnd-qubes-source --rate 44100 --channels 2 --format s16 "$T/denied.wav"
+vsnd_bg vm-rec vm_rt pw-record --target vsnd-qubes-source --rate 44100 --channels 2 --format s16 "$T/denied.wav"
 vsnd_wait_for 5 key_is work audio-input-request 1 || vsnd_fail "SOURCE_START did not reach the host"
 vsnd_wait_for 2 agent_is source_running 1 || vsnd_fail "the agent's source is not running"
 sleep 1
@@ -43,8 +42,7 @@ vsnd_wait_for 5 key_is work audio-input-request 0 || vsnd_fail "SOURCE_STOP did 
 
 # 2. Allowed, then the VM records: the host's signal arrives within 100 ms of flowing.
 "$VSND_CTL" --status-dir "$STATUS" --control-prefix "$CTL" mic allow work || vsnd_fail "vsnd-ctl mic allow failed"
-vsnd_bg vm-rec env XDG_RUNTIME_DIR="$VM_RUN" XDG_CONFIG_HOME="$VM_CONF" \
-	pw-record --target vsnd-qubes-source --rate 44100 --channels 2 --format s16 "$T/allowed.wav"
+vsnd_bg vm-rec vm_rt pw-record --target vsnd-qubes-source --rate 44100 --channels 2 --format s16 "$T/allowed.wav"
 vsnd_wait_for 5 status_is work mic_flowing 1 || vsnd_fail "microphone not flowing once allowed"
 key_is work audio-input 1 || vsnd_fail "audio-input key is $(key work audio-input) while flowing"
 vsnd_wait_for 3 has_signal "$T/allowed.wav" 4410 || vsnd_fail "no signal in the VM"

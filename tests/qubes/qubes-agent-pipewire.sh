@@ -13,7 +13,7 @@ vmpw_config
 pw_server_start
 vmpw_start
 agent_start 12
-daemon_start 12 work --backend pipewire --no-dbus --fill 882
+daemon_start 12 work --backend pipewire --no-dbus
 vsnd_wait_for 10 agent_is rec_connected 1 || vsnd_fail "the daemon did not connect to the agent"
 vsnd_wait_for 10 status_is work audio pipewire || vsnd_fail "daemon did not open audio"
 # Nobody plays in the VM yet: the agent's initial state corks the host stream.
@@ -23,7 +23,7 @@ vsnd_wait_for 5 status_is work corked 1 || vsnd_fail "host not corked while the 
 	vsnd_fail "cannot make the signal"
 xruns_before=$(pw_xruns)
 pw_record_start host
-vsnd_bg vm-play vm_play "$T/in.wav"
+vsnd_bg vm-play vm_rt pw-play "$T/in.wav"
 play_pid=$BG_PID
 vsnd_wait_for 5 status_is work corked 0 || vsnd_fail "host not uncorked when the VM plays"
 wait "$play_pid" || vsnd_fail "pw-play failed in the VM"
@@ -42,13 +42,13 @@ echo "VM pw-play 10 s -> host: $(head -n 1 "$T/check.log"); agent: $(cat "$T/age
 "$VSND_TONE" -q --backend wav --no-pacing --wav-out "$T/in8.wav" -r 48000 -c 2 -d 8 >/dev/null 2>&1
 pw_record_start host2
 start=$(date +%s%N)
-vsnd_bg vm-play vm_play "$T/in8.wav"
+vsnd_bg vm-play vm_rt pw-play "$T/in8.wav"
 play_pid=$BG_PID
 vsnd_wait_for 5 status_is work corked 0 || vsnd_fail "host not uncorked for the second play"
 sleep 2
 vsnd_stop daemon-work
 sleep 1
-daemon_start 12 work --backend pipewire --no-dbus --fill 882
+daemon_start 12 work --backend pipewire --no-dbus
 vsnd_wait_for 10 agent_is connects 2 || vsnd_fail "the agent did not take the daemon back"
 wait "$play_pid" || vsnd_fail "pw-play failed in the VM across the host restart"
 unset "VSND_BG_PIDS[vm-play]"
