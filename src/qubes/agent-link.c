@@ -54,6 +54,7 @@ static int dir_listen(struct qubes_agent *a, struct agent_dir *d)
 	}
 	libvchan_set_blocking(d->vc, false);
 	d->io = pw_loop_add_io(a->loop, libvchan_fd_for_select(d->vc), SPA_IO_IN, false, on_vchan, d);
+	d->watching = true;
 	if (!d->io) {
 		int err = errno;
 		dir_close(a, d);
@@ -61,6 +62,23 @@ static int dir_listen(struct qubes_agent *a, struct agent_dir *d)
 	}
 	vsnd_debug(&qubes_agent_log, "%s vchan waiting for domain %d", d->what, a->domid);
 	return 0;
+}
+
+static void set_watch(struct qubes_agent *a, struct agent_dir *d, bool on)
+{
+	if (d->io && d->watching != on) {
+		pw_loop_update_io(a->loop, d->io, on ? SPA_IO_IN : 0);
+		d->watching = on;
+	}
+}
+
+/* Nothing may come from the host on the playback vchan: drop it, or its fd would stay readable. */
+static void drain_unused(struct agent_dir *d)
+{
+	uint8_t buf[4096];
+	for (int round = 0; round < MAX_ROUNDS && libvchan_data_ready(d->vc) > 0; round++)
+		if (libvchan_read(d->vc, buf, sizeof(buf)) <= 0)
+			break;
 }
 
 static int send_words(struct qubes_agent *a, const uint32_t *words, size_t n)
@@ -158,6 +176,7 @@ static void pump_rec(struct qubes_agent *a)
 	struct agent_dir *d = &a->rec;
 	if (!d->connected)
 		return;
+	set_watch(a, d, true);
 	uint8_t buf[8192 + QUBES_AUDIO_FRAME_BYTES];
 	for (int round = 0; round < MAX_ROUNDS; round++) {
 		int ready = libvchan_data_ready(d->vc);
@@ -165,8 +184,15 @@ static void pump_rec(struct qubes_agent *a)
 			break;
 		uint64_t room = d->running ? (uint64_t)vsnd_ring_writable(&d->ring) * QUBES_AUDIO_FRAME_BYTES
 					   : sizeof(buf) - QUBES_AUDIO_FRAME_BYTES;
-		if (room <= d->partial_len)
-			break; /* the graph has not caught up: the data waits in the vchan */
+		if (room <= d->partial_len) {
+			/*
+			 * The graph has not caught up: the data waits in the vchan. The
+			 * fd stays readable meanwhile, so stop watching it until the
+			 * data thread has taken frames (its wake-up pumps again).
+			 */
+			set_watch(a, d, false);
+			break;
+		}
 		size_t want = (size_t)ready;
 		want = SPA_MIN(want, sizeof(buf) - QUBES_AUDIO_FRAME_BYTES);
 		want = SPA_MIN(want, (size_t)(room - d->partial_len));
@@ -221,6 +247,8 @@ static void on_vchan(void *data, int fd, uint32_t mask)
 		dir_listen(a, d);
 		return;
 	}
+	if (d->connected && d->playback)
+		drain_unused(d);
 	if (d->connected)
 		agent_link_pump(a);
 	/* A word that did not fit before may fit now, a cork waiting for the ring may go. */

@@ -41,6 +41,7 @@ struct agent_dir {
 	/* vchan side (main loop only) */
 	libvchan_t *vc;
 	struct spa_source *io;
+	bool watching; /* io is armed (the record side pauses it while its ring is full) */
 	bool connected;
 	uint8_t partial[QUBES_AUDIO_FRAME_BYTES]; /* record: a frame still arriving */
 	uint32_t partial_len;

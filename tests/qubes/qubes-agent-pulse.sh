@@ -5,6 +5,7 @@
 source "$VSND_TESTLIB"
 source "$VSND_QUBESLIB"
 source "$VSND_SOURCE_DIR/tests/integration/pulse/server.sh"
+source "$VSND_SOURCE_DIR/tests/integration/pipewire/server.sh" # pw_xruns (the VM's graph)
 source "$VSND_AGENTLIB"
 vsnd_setup
 qubes_env
@@ -35,6 +36,7 @@ vsnd_wait_for 5 status_is personal corked 1 || vsnd_fail "host not corked while 
 
 "$VSND_TONE" -q --backend wav --no-pacing --wav-out "$T/in.wav" -r 48000 -c 2 -d 5 >/dev/null 2>&1 ||
 	vsnd_fail "cannot make the signal"
+xruns_before=$(pw_xruns)
 vsnd_bg vm-play vm_rt pw-play "$T/in.wav"
 play_pid=$BG_PID
 vsnd_wait_for 5 status_is personal corked 0 || vsnd_fail "host not uncorked when the VM plays"
@@ -44,7 +46,12 @@ unset "VSND_BG_PIDS[vm-play]"
 vsnd_wait_for 8 status_is personal corked 1 || vsnd_fail "host not corked after the VM's player stopped"
 vsnd_stop parec
 agent_is frames_dropped 0 || vsnd_fail "the agent dropped $(agent_field frames_dropped) frames"
-# Tones, no gap, 5 s within 50 ms (the prefill vs the path's real depth).
-"$VSND_WAVCHECK" --tones --expect-frames 240000 --tolerance 2400 --max-gap 2 "$T/host.wav" >"$T/check.log" 2>&1 ||
+# Tones, no gap, 5 s within 50 ms (the prefill vs the path's real depth) --
+# except a cycle the VM's PipeWire logs as an xrun (this shared 2-core machine
+# sometimes stalls every process at once): each may cost one VM cycle.
+xruns=$(( $(pw_xruns) - xruns_before ))
+[ "$xruns" -le 3 ] || vsnd_fail "the VM's PipeWire logged $xruns xruns: too many to tell"
+"$VSND_WAVCHECK" --tones --expect-frames 240000 --tolerance $((2400 + 480 * xruns)) \
+	--max-gap $((2 + 480 * xruns)) "$T/host.wav" >"$T/check.log" 2>&1 ||
 	vsnd_fail "at the null sink: $(cat "$T/check.log"); agent: $(cat "$T/agent.status")"
 echo "VM pw-play 5 s -> PulseAudio: $(head -n 1 "$T/check.log")"
