@@ -50,8 +50,8 @@ vsnd_wait_for 10 status_is e2e corked 0 || vsnd_fail "host not uncorked"
 sleep 2 # past the prefill and the rate control's first second
 : >"$T/lat.dat"
 while kill -0 "$probe_pid" 2>/dev/null; do
-	q=$(agent_field play_fill); h=$(status_field e2e latency_ms)
-	[ -n "$q" ] && [ -n "$h" ] && echo "$q $h" >>"$T/lat.dat"
+	q=$(agent_field play_fill); h=$(status_field e2e latency_ms); sv=$(status_field e2e server_ms)
+	[ -n "$q" ] && [ -n "$h" ] && echo "$q $h $sv $(agent_field play_rate)" >>"$T/lat.dat"
 	sleep 0.2
 done
 wait "$probe_pid" || vsnd_fail "probe: $(tail -n 3 "$T/probe.log")"
@@ -70,7 +70,7 @@ summary, lat, secs, at, dt, dropped, underruns, hz = sys.argv[1:]
 secs, hz = float(secs), float(hz)
 f = dict(kv.split("=") for kv in summary.split())
 QUANTUM_MS = 256 / 44.1  # the agent's node.latency: one VM graph cycle
-v = sorted(QUANTUM_MS + int(a) / 44.1 + float(b) for a, b in (l.split() for l in open(lat)))
+v = sorted(QUANTUM_MS + int(l.split()[0]) / 44.1 + float(l.split()[1]) for l in open(lat))
 r = {
     "seconds": secs,
     "clicks": int(f["clicks"]),

@@ -59,6 +59,7 @@ struct qubes_daemon_stats {
 	uint64_t ctl_words, ctl_unknown;
 	uint64_t vm_connects;
 	uint32_t latency_frames;       /* playback: ring + server delay now */
+	uint32_t server_delay_frames;  /* of which the server's delay */
 	uint32_t underruns;            /* host stream underrun frames (from the backend) */
 	/* added latency (frame enters our code -> handed on), microseconds */
 	uint32_t play_lat_p50_us, play_lat_p99_us, mic_lat_p50_us, mic_lat_p99_us;
