@@ -29,8 +29,9 @@ vsnd_wait_for 5 status_is personal frames_played 441000 || vsnd_fail "daemon too
 vm_cmd vm "word cork"; vm_expect vm ok
 vsnd_wait_for 5 status_is personal corked 1 || vsnd_fail "not corked"
 vsnd_stop parec
+underruns=$(status_field personal underruns)
 "$VSND_WAVCHECK" --tones --expect-frames 480000 --tolerance 960 --max-gap 2 "$T/host.wav" >"$T/check.log" 2>&1 ||
-	vsnd_fail "at the null sink: $(cat "$T/check.log")"
+	vsnd_fail "at the null sink: $(cat "$T/check.log"); the daemon's stream underran $underruns frames"
 echo "10 s through PulseAudio: $(head -n 1 "$T/check.log")"
 
 # The sound server crashes in the middle of playback and comes back.
