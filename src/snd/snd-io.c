@@ -40,7 +40,15 @@ struct snd_io {
 	struct vhost_vq *vq[VIRTIO_SND_VQ_MAX];
 	bool broken_logged[VIRTIO_SND_VQ_MAX];
 	struct stream_io streams[SND_MAX_STREAMS];
-	struct vhost_vq_elem elem; /* large: one, reused */
+	struct vhost_vq_elem elem; /* large: one, reused by the queue handlers */
+	/*
+	 * The event queue's own: an event is sent from inside a handler (a
+	 * control request that completes I/O, which reports a period), and
+	 * popping it into @elem would clobber the element being answered --
+	 * the guest then got its event buffer's head on the control queue
+	 * ("virtsnd-ctl: id N is not a head", seen once after a killed player).
+	 */
+	struct vhost_vq_elem ev_elem;
 	uint8_t req[CTL_REQ_MAX];
 	uint8_t resp[CTL_RESP_MAX];
 	struct snd_io_stats stats;
@@ -132,18 +140,18 @@ static void write_status(struct pending *p, uint32_t status, uint32_t latency_by
 static bool send_event(struct snd_io *io, uint32_t code, uint32_t data)
 {
 	struct vhost_vq *vq = io->vq[VIRTIO_SND_VQ_EVENT];
-	if (!vq || vhost_vq_pop(vq, &io->elem) != 1) {
+	if (!vq || vhost_vq_pop(vq, &io->ev_elem) != 1) {
 		io->stats.events_dropped++;
 		return false;
 	}
 	struct virtio_snd_event ev = { .hdr.code = htole32(code), .data = htole32(data) };
-	if (io->elem.out_num || io->elem.in_bytes < sizeof(ev)) {
-		vhost_vq_push(vq, io->elem.head, 0); /* not an event buffer: give it back empty */
+	if (io->ev_elem.out_num || io->ev_elem.in_bytes < sizeof(ev)) {
+		vhost_vq_push(vq, io->ev_elem.head, 0); /* not an event buffer: give it back empty */
 		io->stats.bad++;
 		return false;
 	}
-	buf_to_iov(io->elem.iov, io->elem.in_num, 0, &ev, sizeof(ev));
-	vhost_vq_push(vq, io->elem.head, sizeof(ev));
+	buf_to_iov(io->ev_elem.iov, io->ev_elem.in_num, 0, &ev, sizeof(ev));
+	vhost_vq_push(vq, io->ev_elem.head, sizeof(ev));
 	vhost_vq_notify(vq);
 	io->stats.events_sent++;
 	return true;

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,7 @@
 static char dir[] = "/tmp/vsnd-test-robust.XXXXXX";
 static char sock[128];
 static pid_t daemon_pid;
-static uint64_t req_gpa, resp_gpa, io_gpa[16];
+static uint64_t req_gpa, resp_gpa, io_gpa[16], ev_gpa;
 
 static struct vhost_frontend *connect_fe(void)
 {
@@ -38,7 +39,18 @@ static struct vhost_frontend *connect_fe(void)
 	CHECK_EQ(vhost_frontend_alloc(fe, 65536, 64, &resp_gpa), 0);
 	for (int i = 0; i < 16; i++)
 		CHECK_EQ(vhost_frontend_alloc(fe, 8192, 64, &io_gpa[i]), 0);
+	CHECK_EQ(vhost_frontend_alloc(fe, 8 * 64, 64, &ev_gpa), 0);
 	return fe;
+}
+
+/* Give the device @n event buffers, as the guest driver does. */
+static void post_events(struct vhost_frontend *fe, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct vhost_frontend_buf b = { ev_gpa + (uint64_t)i * 64, 64 };
+		CHECK(vhost_frontend_add(fe, VIRTIO_SND_VQ_EVENT, &b, 0, 1, fe) >= 0);
+	}
+	CHECK_EQ(vhost_frontend_kick(fe, VIRTIO_SND_VQ_EVENT), 0);
 }
 
 /* Wait for one used element of @q; returns the length written, -1 on timeout. */
@@ -62,6 +74,8 @@ static long wait_used(struct vhost_frontend *fe, unsigned q, int timeout_ms)
 static long ctl(struct vhost_frontend *fe, const void *req, uint32_t len, uint32_t resp_len)
 {
 	memcpy(vhost_frontend_ptr(fe, req_gpa, len ? len : 1), req, len);
+	/* A response written anywhere else (another queue's buffer) leaves this, not a status. */
+	memset(vhost_frontend_ptr(fe, resp_gpa, resp_len), 0xff, resp_len);
 	struct vhost_frontend_buf b[2] = { { req_gpa, len }, { resp_gpa, resp_len } };
 	CHECK(vhost_frontend_add(fe, VIRTIO_SND_VQ_CONTROL, b, len ? 1 : 0, 1, fe) >= 0);
 	CHECK_EQ(vhost_frontend_kick(fe, VIRTIO_SND_VQ_CONTROL), 0);
@@ -184,6 +198,12 @@ static void test_io_on_wrong_streams(void)
 static void test_races_and_disconnect(void)
 {
 	struct vhost_frontend *fe = connect_fe();
+	/*
+	 * With event buffers posted, a RELEASE that completes played buffers
+	 * sends PERIOD_ELAPSED from inside the control request: its answer
+	 * must still land in its own response buffer, with its own head.
+	 */
+	post_events(fe, 8);
 	CHECK_EQ(set_params(fe, 0), VIRTIO_SND_S_OK);
 	CHECK_EQ(pcm(fe, VIRTIO_SND_R_PCM_PREPARE, 0), VIRTIO_SND_S_OK);
 	for (int i = 0; i < 4; i++)
@@ -225,25 +245,111 @@ static void test_races_and_disconnect(void)
 	vhost_frontend_destroy(fe);
 }
 
-int main(int argc, char **argv)
+/*
+ * START, STOP and RELEASE in one kick, against a host that consumes at once
+ * (--no-pacing): RELEASE then finds buffers played but not yet completed,
+ * completes them and sends PERIOD_ELAPSED from inside the control request.
+ * Each request must be answered with its own head, in its own response.
+ */
+static void test_event_inside_control(void)
 {
-	CHECK(argc == 2);
-	CHECK(mkdtemp(dir) != NULL);
-	snprintf(sock, sizeof(sock), "%s/snd.sock", dir);
-	daemon_pid = fork();
-	if (daemon_pid == 0) {
-		execl(argv[1], argv[1], "--socket-path", sock, "--backend", "null", (char *)NULL);
+	struct vhost_frontend *fe = connect_fe();
+	post_events(fe, 8);
+	for (int round = 0; round < 20; round++) {
+		CHECK_EQ(set_params(fe, 0), VIRTIO_SND_S_OK);
+		CHECK_EQ(pcm(fe, VIRTIO_SND_R_PCM_PREPARE, 0), VIRTIO_SND_S_OK);
+		for (int i = 0; i < 4; i++)
+			io(fe, VIRTIO_SND_VQ_TX, i, 0, 1920);
+		static const uint32_t codes[3] = { VIRTIO_SND_R_PCM_START, VIRTIO_SND_R_PCM_STOP,
+						   VIRTIO_SND_R_PCM_RELEASE };
+		void *tokens[3];
+		for (int k = 0; k < 3; k++) {
+			struct virtio_snd_pcm_hdr h = { .hdr.code = htole32(codes[k]), .stream_id = 0 };
+			memcpy(vhost_frontend_ptr(fe, req_gpa + 64 * k, sizeof(h)), &h, sizeof(h));
+			memset(vhost_frontend_ptr(fe, resp_gpa + 64 * k, 64), 0xff, 64);
+			struct vhost_frontend_buf b[2] = { { req_gpa + 64 * k, sizeof(h) }, { resp_gpa + 64 * k, 64 } };
+			tokens[k] = (uint8_t *)fe + k;
+			CHECK(vhost_frontend_add(fe, VIRTIO_SND_VQ_CONTROL, b, 1, 1, tokens[k]) >= 0);
+		}
+		CHECK_EQ(vhost_frontend_kick(fe, VIRTIO_SND_VQ_CONTROL), 0);
+		for (int k = 0; k < 3; k++) {
+			uint32_t len = 0;
+			void *token = NULL;
+			int r = 0;
+			for (int waited = 0; waited < 2000 && r == 0; waited += 5) {
+				r = vhost_frontend_get_used(fe, VIRTIO_SND_VQ_CONTROL, &len, &token);
+				if (r == 0)
+					usleep(5000);
+			}
+			CHECK_EQ(r, 1); /* -EIO: the device answered with a head we never gave it */
+			CHECK(token == tokens[k]);
+			CHECK_EQ(len, sizeof(struct virtio_snd_hdr));
+			uint32_t st;
+			memcpy(&st, vhost_frontend_ptr(fe, resp_gpa + 64 * k, 4), 4);
+			CHECK_EQ(le32toh(st), VIRTIO_SND_S_OK);
+		}
+		int returned = 0;
+		while (wait_used(fe, VIRTIO_SND_VQ_TX, 200) >= 0)
+			returned++;
+		CHECK_EQ(returned, 4);
+		/* Give back the event buffers the device used. */
+		uint32_t len;
+		void *token;
+		int used = 0;
+		while (vhost_frontend_get_used(fe, VIRTIO_SND_VQ_EVENT, &len, &token) == 1)
+			used++;
+		if (used)
+			post_events(fe, used);
+	}
+	alive();
+	vhost_frontend_destroy(fe);
+}
+
+/* A failed CHECK exits: the daemon must not outlive us holding meson's pipes (a 120 s hang). */
+static void kill_daemon_at_exit(void)
+{
+	if (daemon_pid > 0 && waitpid(daemon_pid, NULL, WNOHANG) == 0) {
+		kill(daemon_pid, SIGKILL);
+		waitpid(daemon_pid, NULL, 0);
+	}
+}
+
+static pid_t start_daemon(const char *argv0, bool paced)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		execl(argv0, argv0, "--socket-path", sock, "--backend", "null", paced ? NULL : "--no-pacing",
+		      (char *)NULL);
 		_exit(127);
 	}
-	RUN(test_garbage_control);
-	RUN(test_io_on_wrong_streams);
-	RUN(test_races_and_disconnect);
+	return pid;
+}
+
+static void stop_daemon(void)
+{
 	/* And it exits 0 promptly on SIGTERM. */
 	kill(daemon_pid, SIGTERM);
 	int st;
 	CHECK_EQ(waitpid(daemon_pid, &st, 0), daemon_pid);
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	daemon_pid = 0;
 	unlink(sock);
+}
+
+int main(int argc, char **argv)
+{
+	CHECK(argc == 2);
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(sock, sizeof(sock), "%s/snd.sock", dir);
+	atexit(kill_daemon_at_exit);
+	daemon_pid = start_daemon(argv[1], true);
+	RUN(test_garbage_control);
+	RUN(test_io_on_wrong_streams);
+	RUN(test_races_and_disconnect);
+	stop_daemon();
+	daemon_pid = start_daemon(argv[1], false);
+	RUN(test_event_inside_control);
+	stop_daemon();
 	rmdir(dir);
 	return 0;
 }
