@@ -7,6 +7,7 @@
 source "$VSND_TESTLIB"
 source "$VSND_QUBESLIB"
 source "$VSND_AGENTLIB"
+source "$VSND_SOURCE_DIR/tests/integration/pipewire/server.sh" # pw_xruns (the VM's graph)
 vsnd_setup
 qubes_env
 vmpw_config
@@ -42,6 +43,7 @@ vsnd_wait_for 5 key_is work audio-input-request 0 || vsnd_fail "SOURCE_STOP did 
 
 # 2. Allowed, then the VM records: the host's signal arrives within 100 ms of flowing.
 "$VSND_CTL" --status-dir "$STATUS" --control-prefix "$CTL" mic allow work || vsnd_fail "vsnd-ctl mic allow failed"
+xruns_before=$(pw_xruns)
 vsnd_bg vm-rec vm_rt pw-record --target vsnd-qubes-source --rate 44100 --channels 2 --format s16 "$T/allowed.wav"
 vsnd_wait_for 5 status_is work mic_flowing 1 || vsnd_fail "microphone not flowing once allowed"
 key_is work audio-input 1 || vsnd_fail "audio-input key is $(key work audio-input) while flowing"
@@ -52,8 +54,16 @@ sleep 2
 vsnd_wait_for 2 status_is work mic_flowing 0 || vsnd_fail "microphone still flowing after deny"
 sleep 1
 vsnd_stop vm-rec
-"$VSND_WAVCHECK" --rate 44100 --channels 2 --tones --max-gap 0 "$T/allowed.wav" >"$T/check.log" 2>&1 ||
-	vsnd_fail "the VM's recording: $(cat "$T/check.log")"
+# The signal exactly: tones, no gap -- unless the VM's PipeWire logged xruns
+# (this shared 2-core machine sometimes stalls everything): then the recorder
+# missed cycles, the host dropped what the VM did not take, and only "the
+# signal arrived, gaps no longer than a cycle per xrun" can be asserted.
+xruns=$(( $(pw_xruns) - xruns_before ))
+tones=(--tones)
+[ "$xruns" -eq 0 ] || { tones=(); echo "note: the VM's PipeWire logged $xruns xrun(s) while recording"; }
+[ "$xruns" -le 3 ] || vsnd_fail "the VM's PipeWire logged $xruns xruns: too many to tell"
+"$VSND_WAVCHECK" --rate 44100 --channels 2 "${tones[@]}" --max-gap $((1024 * xruns)) "$T/allowed.wav" \
+	>"$T/check.log" 2>&1 || vsnd_fail "the VM's recording: $(cat "$T/check.log")"
 frames=$(signal_of "$T/allowed.wav")
 total=$(( $(stat -c %s "$T/allowed.wav") / 4 ))
 [ "$frames" -lt $(( total - 22050 )) ] || vsnd_fail "no silence after the deny ($frames of $total frames signal)"
