@@ -13,10 +13,12 @@
  * plus its offset in the buffer (when the app hands it over). A recorder on
  * the host daemon captures HOST_SINK_NAME's monitor; the monitor hands over,
  * at the start of a cycle, what the sink plays during it, so a click's
- * arrival is the recorder's process time plus its offset. Output: one
- * "click N latency_ms X" line per click, then
- * "clicks=N sent=M p50_ms=.. p99_ms=.. max_ms=.. min_ms=.." (the first
- * 2 s excluded: the path settles).
+ * arrival is the recorder's process time plus its offset, matched to the
+ * last click written before it (so latencies up to the 250 ms spacing are
+ * measured, and a click lost in a dropout costs only itself). Output: one
+ * "click N latency_ms X" line per arrival, then "clicks=N sent=M
+ * p50_ms=.. p99_ms=.. max_ms=.. min_ms=.." (the first 2 s excluded: the
+ * path settles; sent - clicks = clicks lost).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +40,8 @@ struct probe {
 	struct spa_hook pl, rl;
 	uint64_t frames_out;          /* player position */
 	uint64_t sent_ns[MAX_CLICKS]; /* write time of click i */
-	unsigned sent, got;
+	unsigned sent, got;           /* clicks written, arrivals matched */
+	unsigned next;                /* the first click not matched yet */
 	double lat_ms[MAX_CLICKS];
 	uint32_t quiet_left;          /* recorder: frames still ignored after a click */
 };
@@ -93,12 +96,21 @@ static void rec_process(void *data)
 			p->quiet_left--;
 			continue;
 		}
-		if (abs(s[2 * i]) > 8000 && p->got < p->sent) {
+		if (abs(s[2 * i]) > 8000 && p->next < p->sent) {
 			p->quiet_left = RATE / 10;
 			uint64_t at = t + (uint64_t)i * 1000000000ull / RATE;
-			p->lat_ms[p->got] = ((double)at - (double)p->sent_ns[p->got]) / 1e6;
-			printf("click %u latency_ms %.2f\n", p->got, p->lat_ms[p->got]);
+			/*
+			 * The click this is: the last one written before it arrived
+			 * (latencies below the 250 ms spacing). Matching by count
+			 * instead would shift every later click by 250 ms once one
+			 * is lost in a dropout.
+			 */
+			while (p->next + 1 < p->sent && p->sent_ns[p->next + 1] <= at)
+				p->next++;
+			p->lat_ms[p->got] = ((double)at - (double)p->sent_ns[p->next]) / 1e6;
+			printf("click %u latency_ms %.2f\n", p->next, p->lat_ms[p->got]);
 			p->got++;
+			p->next++;
 		}
 	}
 	pw_stream_queue_buffer(p->recorder, b);

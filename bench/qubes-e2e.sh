@@ -74,6 +74,7 @@ v = sorted(QUANTUM_MS + int(l.split()[0]) / 44.1 + float(l.split()[1]) for l in 
 r = {
     "seconds": secs,
     "clicks": int(f["clicks"]),
+    "clicks_lost": int(f["sent"]) - int(f["clicks"]),
     "latency_p50_ms": float(f["p50_ms"]),
     "latency_p99_ms": float(f["p99_ms"]),
     "latency_max_ms": float(f["max_ms"]),
@@ -94,7 +95,7 @@ print(f"{'figure':<24} {'value':>10}  target")
 for k, t in [("latency_p50_ms", ""), ("latency_p99_ms", "<= 20"), ("latency_max_ms", ""),
              ("reported_queues_p50_ms", ""), ("reported_queues_p99_ms", ""),
              ("agent_cpu_pct", ""), ("daemon_cpu_pct", ""), ("total_cpu_pct", "<= 0.5"),
-             ("frames_lost", "0"), ("clicks", "")]:
+             ("frames_lost", "0"), ("clicks", ""), ("clicks_lost", "")]:
     print(f"{k:<24} {r[k]:>10.2f}  {t}")
 print("written bench/results/qubes-e2e.json")
 PY
