@@ -33,9 +33,7 @@ vmpw_config
 pw_server_start
 vmpw_start
 agent_start 20
-daemon_start 20 e2e --backend pipewire --no-dbus
-vsnd_wait_for 10 agent_is rec_connected 1 || vsnd_fail "no connection"
-vsnd_wait_for 10 status_is e2e audio pipewire || vsnd_fail "daemon did not open audio"
+path_start 20 e2e pipewire
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 agent_pid=${VSND_BG_PIDS[agent]}

@@ -64,13 +64,6 @@ static void usage(FILE *f)
 	vsnd_audio_opts_usage(f);
 }
 
-/* pacat-simple-vchan's checks: 0 <= domid < 0x7FF0 (DOMID_FIRST_RESERVED), nothing after the number. */
-static int parse_domid(const char *s)
-{
-	long v;
-	return vsnd_parse_long(s, 0, 0x7FEF, &v) ? (int)v : -1;
-}
-
 static int take_pidfile(const char *dir, int domid, char *path, size_t len)
 {
 	snprintf(path, len, "%s/pacat.%d", dir, domid);
@@ -221,7 +214,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 1;
 	}
-	cfg.domid = parse_domid(argv[optind]);
+	cfg.domid = qubes_domid_parse(argv[optind]); /* pacat-simple-vchan's checks */
 	if (cfg.domid < 0) {
 		fprintf(stderr, "vsnd-qubes: invalid domid '%s'\n", argv[optind]);
 		return 1;

@@ -15,7 +15,6 @@
 
 #include "agent-private.h"
 #include "vsnd/clock.h"
-#include "vsnd/parse.h"
 
 #define DOMAIN_KEY "/qubes-audio-domain-xid"
 #define MAX_ROUNDS 16 /* bound the work per event */
@@ -33,7 +32,7 @@ static void dir_close(struct qubes_agent *a, struct agent_dir *d)
 	libvchan_close(d->vc);
 	d->vc = NULL;
 	d->connected = false;
-	d->partial_len = 0;
+	d->carry.len = 0;
 	d->vchan_cap = 0;
 }
 
@@ -184,7 +183,7 @@ static void pump_rec(struct qubes_agent *a)
 			break;
 		uint64_t room = d->running ? (uint64_t)vsnd_ring_writable(&d->ring) * QUBES_AUDIO_FRAME_BYTES
 					   : sizeof(buf) - QUBES_AUDIO_FRAME_BYTES;
-		if (room <= d->partial_len) {
+		if (room <= d->carry.len) {
 			/*
 			 * The graph has not caught up: the data waits in the vchan. The
 			 * fd stays readable meanwhile, so stop watching it until the
@@ -195,19 +194,13 @@ static void pump_rec(struct qubes_agent *a)
 		}
 		size_t want = (size_t)ready;
 		want = SPA_MIN(want, sizeof(buf) - QUBES_AUDIO_FRAME_BYTES);
-		want = SPA_MIN(want, (size_t)(room - d->partial_len));
-		memcpy(buf, d->partial, d->partial_len);
-		int n = libvchan_read(d->vc, buf + d->partial_len, want);
-		if (n <= 0)
+		want = SPA_MIN(want, (size_t)(room - d->carry.len));
+		int frames = qubes_read_frames(d->vc, &d->carry, buf, want);
+		if (frames < 0)
 			break;
-		uint32_t total = d->partial_len + (uint32_t)n;
-		uint32_t frames = total / QUBES_AUDIO_FRAME_BYTES;
-		/* A frame split across reads waits here for its last bytes: the stream stays aligned. */
-		d->partial_len = total % QUBES_AUDIO_FRAME_BYTES;
-		memcpy(d->partial, buf + (size_t)frames * QUBES_AUDIO_FRAME_BYTES, d->partial_len);
 		/* Nobody records: what the host still sends is thrown away, not kept for later. */
 		if (d->running)
-			vsnd_ring_write(&d->ring, buf, frames);
+			vsnd_ring_write(&d->ring, buf, (uint32_t)frames);
 	}
 	int ready = libvchan_data_ready(d->vc);
 	atomic_store_explicit(&d->vchan_frames, ready > 0 ? (uint32_t)ready / QUBES_AUDIO_FRAME_BYTES : 0,
@@ -230,7 +223,7 @@ static void on_vchan(void *data, int fd, uint32_t mask)
 	int st = libvchan_is_open(d->vc);
 	if (st == VCHAN_CONNECTED && !d->connected) {
 		d->connected = true;
-		d->partial_len = 0;
+		d->carry.len = 0;
 		atomic_store(&d->vchan_frames, 0);
 		if (d->playback && d->running)
 			atomic_store(&d->flush, true); /* a new host: prefill its buffer again */
@@ -257,14 +250,6 @@ static void on_vchan(void *data, int fd, uint32_t mask)
 
 /* ---- the host's domain ---- */
 
-static int parse_domid(const char *s)
-{
-	long v;
-	if (!s || !vsnd_parse_long(s, 0, 0x7FEF, &v))
-		return -1;
-	return (int)v;
-}
-
 static void set_domain(struct qubes_agent *a, int domid)
 {
 	if (domid == a->domid)
@@ -281,7 +266,7 @@ static void on_domain_key(void *data, const char *key, const char *value)
 {
 	struct qubes_agent *a = data;
 	(void)key;
-	int domid = parse_domid(value);
+	int domid = qubes_domid_parse(value);
 	if (domid < 0) {
 		vsnd_warn(&qubes_agent_log, "%s: '%s' is not a domain id, keeping %d", DOMAIN_KEY,
 			  value ? value : "(removed)", a->domid);
@@ -313,7 +298,7 @@ static int domain_lookup(struct qubes_agent *a)
 	char buf[32];
 	int domid = 0;
 	if (qubes_store_read(a->store, DOMAIN_KEY, buf, sizeof(buf)) >= 0) {
-		domid = parse_domid(buf);
+		domid = qubes_domid_parse(buf);
 		if (domid < 0) {
 			vsnd_warn(&qubes_agent_log, "%s: '%s' is not a domain id, using 0", DOMAIN_KEY, buf);
 			domid = 0;

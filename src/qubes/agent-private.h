@@ -12,6 +12,7 @@
 #include <spa/utils/dll.h>
 
 #include "agent.h"
+#include "frames.h"
 #include "proto.h"
 #include "store.h"
 #include "vsnd/libvchan.h"
@@ -43,8 +44,7 @@ struct agent_dir {
 	struct spa_source *io;
 	bool watching; /* io is armed (the record side pauses it while its ring is full) */
 	bool connected;
-	uint8_t partial[QUBES_AUDIO_FRAME_BYTES]; /* record: a frame still arriving */
-	uint32_t partial_len;
+	struct qubes_frame_carry carry; /* record: a frame still arriving */
 	uint32_t vchan_cap; /* playback: the vchan's ring size, as seen empty */
 
 	/* main -> RT */

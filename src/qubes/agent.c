@@ -51,30 +51,34 @@ void qubes_agent_config_defaults(struct qubes_agent_config *c)
 	c->source_desc = "Qubes microphone (vsnd)";
 }
 
+/* A duration option in ms (@min..500), kept as frames at the protocol's rate. */
+static int set_ms(const char *value, double min, uint32_t *frames)
+{
+	double ms;
+	if (!vsnd_parse_double(value, min, 500.0, &ms))
+		return -EINVAL;
+	*frames = (uint32_t)lround(ms * QUBES_AUDIO_RATE / 1000.0);
+	return 0;
+}
+
 int qubes_agent_config_set(struct qubes_agent_config *c, const char *key, const char *value)
 {
 	long v;
-	double ms;
 	if (!key || !value)
 		return -EINVAL;
 	if (!strcmp(key, "domid")) {
-		if (!vsnd_parse_long(value, 0, 0x7FEF, &v))
+		int domid = qubes_domid_parse(value);
+		if (domid < 0)
 			return -EINVAL;
-		c->domid = (int)v;
+		c->domid = domid;
 	} else if (!strcmp(key, "domid-store")) {
 		c->domid_store = value;
 	} else if (!strcmp(key, "target-ms")) {
-		if (!vsnd_parse_double(value, 1.0, 500.0, &ms))
-			return -EINVAL;
-		c->target_frames = (uint32_t)lround(ms * QUBES_AUDIO_RATE / 1000.0);
+		return set_ms(value, 1.0, &c->target_frames);
 	} else if (!strcmp(key, "record-target-ms")) {
-		if (!vsnd_parse_double(value, 1.0, 500.0, &ms))
-			return -EINVAL;
-		c->rec_target_frames = (uint32_t)lround(ms * QUBES_AUDIO_RATE / 1000.0);
+		return set_ms(value, 1.0, &c->rec_target_frames);
 	} else if (!strcmp(key, "prefill-ms")) {
-		if (!vsnd_parse_double(value, 0.0, 500.0, &ms))
-			return -EINVAL;
-		c->prefill_frames = (uint32_t)lround(ms * QUBES_AUDIO_RATE / 1000.0);
+		return set_ms(value, 0.0, &c->prefill_frames);
 	} else if (!strcmp(key, "quantum")) {
 		if (!vsnd_parse_long(value, 16, 8192, &v))
 			return -EINVAL;

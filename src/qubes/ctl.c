@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "proto.h"
+#include "vsnd/parse.h"
 
 void qubes_ctl_decoder_reset(struct qubes_ctl_decoder *d)
 {
@@ -62,6 +63,12 @@ size_t qubes_ctl_decode(struct qubes_ctl_decoder *d, const void *buf, size_t len
 	memcpy(d->partial + d->have, p, len);
 	d->have += (uint32_t)len;
 	return n;
+}
+
+int qubes_domid_parse(const char *s)
+{
+	long v;
+	return s && vsnd_parse_long(s, 0, 0x7FEF, &v) ? (int)v : -1;
 }
 
 bool qubes_vm_name_valid(const char *s)

@@ -35,9 +35,9 @@ static void discard_playback(struct qubes_daemon *d)
 		int n = libvchan_read(d->play.vc, buf, (size_t)ready < sizeof(buf) ? (size_t)ready : sizeof(buf));
 		if (n <= 0)
 			return;
-		uint32_t total = d->partial_len + (uint32_t)n;
+		uint32_t total = d->carry.len + (uint32_t)n;
 		d->stats.frames_discarded += total / QUBES_AUDIO_FRAME_BYTES;
-		d->partial_len = total % QUBES_AUDIO_FRAME_BYTES;
+		d->carry.len = total % QUBES_AUDIO_FRAME_BYTES;
 		uint64_t suppressed;
 		if (vsnd_ratelimit_pass(&d->rl_discard, vsnd_now_ns(), &suppressed))
 			vsnd_debug(&qubes_daemon_log, "%s: discarded %u frames sent while corked",
@@ -86,7 +86,7 @@ void qubes_daemon_pump_playback(struct qubes_daemon *d)
 		if (ready <= 0)
 			break;
 		uint64_t room = (uint64_t)play_room(d, ring) * QUBES_AUDIO_FRAME_BYTES;
-		if (room <= d->partial_len) {
+		if (room <= d->carry.len) {
 			/* The host has not consumed yet: wait for it, the VM is paced by us. */
 			set_paused(d, &d->play, true);
 			break;
@@ -94,18 +94,12 @@ void qubes_daemon_pump_playback(struct qubes_daemon *d)
 		size_t want = (size_t)ready;
 		if (want > READ_CHUNK)
 			want = READ_CHUNK;
-		if (want > room - d->partial_len)
-			want = (size_t)(room - d->partial_len);
-		memcpy(buf, d->partial, d->partial_len);
-		int n = libvchan_read(d->play.vc, buf + d->partial_len, want);
-		if (n <= 0)
+		if (want > room - d->carry.len)
+			want = (size_t)(room - d->carry.len);
+		int frames = qubes_read_frames(d->play.vc, &d->carry, buf, want);
+		if (frames < 0)
 			break;
-		uint32_t total = d->partial_len + (uint32_t)n;
-		uint32_t frames = total / QUBES_AUDIO_FRAME_BYTES;
-		/* A partial frame stays here until its last byte arrives. */
-		d->partial_len = total % QUBES_AUDIO_FRAME_BYTES;
-		memcpy(d->partial, buf + (size_t)frames * QUBES_AUDIO_FRAME_BYTES, d->partial_len);
-		uint32_t put = vsnd_ring_write(ring, buf, frames);
+		uint32_t put = vsnd_ring_write(ring, buf, (uint32_t)frames);
 		moved += put;
 		d->stats.frames_played += put;
 	}
@@ -199,7 +193,7 @@ int qubes_daemon_open_playback(struct qubes_daemon *d)
 		d->out = NULL;
 		return -err;
 	}
-	d->partial_len = 0;
+	d->carry.len = 0;
 	d->play_in = 0;
 	vsnd_latency_reset(&d->play_lat);
 	if (!d->corked && !d->auto_start)

@@ -7,6 +7,7 @@
 #include "daemon.h"
 #include "dbus.h"
 #include "mic.h"
+#include "frames.h"
 #include "proto.h"
 #include "store.h"
 #include "vsnd/latency.h"
@@ -38,8 +39,7 @@ struct qubes_daemon {
 	struct vsnd_audio_stream *out; /* "playback" */
 	struct vsnd_audio_stream *in;  /* "record", only while the mic flows */
 	struct vsnd_loop_source *out_src, *in_src;
-	uint8_t partial[QUBES_AUDIO_FRAME_BYTES]; /* bytes of an incomplete VM frame */
-	uint32_t partial_len;
+	struct qubes_frame_carry carry; /* bytes of an incomplete VM frame */
 	uint8_t mic_partial[QUBES_AUDIO_FRAME_BYTES]; /* a frame the vchan took only part of */
 	uint32_t mic_partial_len, mic_partial_off;
 	bool corked;       /* the VM said SINK_CORK */

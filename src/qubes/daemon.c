@@ -164,7 +164,7 @@ void qubes_daemon_vm_gone(struct qubes_daemon *d, const char *why)
 	close_end(&d->play);
 	close_end(&d->rec);
 	qubes_ctl_decoder_reset(&d->ctl);
-	d->partial_len = 0;
+	d->carry.len = 0;
 	qubes_mic_set_requested(&d->mic, false);
 	/* Play out what is queued, then idle until the next VM session plays. */
 	if (!d->corked) {

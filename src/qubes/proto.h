@@ -64,6 +64,12 @@ enum qubes_ctl_event qubes_ctl_classify(uint32_t word);
  */
 bool qubes_vm_name_valid(const char *name);
 
+/*
+ * A Xen domain id as Qubes tools take it: decimal, 0 <= id < 0x7FF0
+ * (DOMID_FIRST_RESERVED), nothing after the number. The id, or -1.
+ */
+int qubes_domid_parse(const char *s);
+
 /* "source-start", ... for logs. */
 const char *qubes_ctl_event_name(enum qubes_ctl_event ev);
 

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
-# The VM side of the whole-Qubes-path tests (bash; source after qubes-lib.sh and
-# the host server's helpers): a second PipeWire + WirePlumber, the "VM", with
-# its own runtime and config dirs, and vsnd-qubes-agent in it.
+# The VM side of the whole-Qubes-path tests (bash; source with qubes-lib.sh and
+# tests/integration/pipewire/server.sh, whose pw-dump helpers it reuses): a
+# second PipeWire + WirePlumber, the "VM", with its own runtime and config
+# dirs, and vsnd-qubes-agent in it.
 #
 #   vmpw_config             write the VM's config (no sink of its own: the agent's is the only one)
 #   vmpw_start              start the VM's pipewire + wireplumber ("vm-pipewire", "vm-wireplumber")
@@ -12,7 +13,8 @@
 #   agent_start DOMID ARGS  start vsnd-qubes-agent as domain DOMID (host = domain 0), wait for its nodes
 #   agent_field KEY         a field of the agent's status line
 #   agent_is KEY VALUE      true if it equals VALUE (for vsnd_wait_for)
-#   vm_node_state NAME      state of a node of the VM's graph
+#   path_start DOMID VM BACKEND ARGS...  vsnd-qubes for (DOMID, VM) on BACKEND (no D-Bus), and
+#                           wait until it reached the agent and opened its audio
 
 vmpw() {
 	XDG_RUNTIME_DIR="$VM_RUN" XDG_CONFIG_HOME="$VM_CONF" "$@"
@@ -66,19 +68,13 @@ vmpw_start() {
 		wireplumber --profile vsnd-test
 }
 
+# The host's pw-dump helpers (pipewire/server.sh), asked of the VM's daemon.
 vm_node_json() {
-	vmpw pw-dump 2>/dev/null | jq -e --arg n "$1" \
-		'[.[] | select(.type == "PipeWire:Interface:Node" and .info.props["node.name"] == $n)] | first // empty'
+	vmpw pw_node_json "$1"
 }
 
-vm_node_state() {
-	vm_node_json "$1" | jq -r '.info.state'
-}
-
-vm_default_is() {
-	vmpw pw-dump 2>/dev/null | jq -e --arg k "$1" --arg n "$2" \
-		'.[] | select(.type == "PipeWire:Interface:Metadata" and .props["metadata.name"] == "default")
-		 | .metadata[] | select(.key == $k) | .value.name == $n' | grep -qx true
+vm_default_sink_is() {
+	vmpw pw_default_sink_is "$1"
 }
 
 agent_start() {
@@ -86,8 +82,15 @@ agent_start() {
 	vsnd_bg agent env XDG_RUNTIME_DIR="$VM_RUN" XDG_CONFIG_HOME="$VM_CONF" VCHAN_DOMAIN="$domid" \
 		"$VSND_QUBES_AGENT" --domid 0 --status-file "$T/agent.status" "$@"
 	vsnd_wait_for 10 vm_node_json vsnd-qubes-sink || vsnd_fail "the agent's sink did not appear"
-	vsnd_wait_for 10 vm_default_is default.audio.sink vsnd-qubes-sink ||
+	vsnd_wait_for 10 vm_default_sink_is vsnd-qubes-sink ||
 		vsnd_fail "WirePlumber did not make the agent's sink the VM's default"
+}
+
+path_start() {
+	local domid=$1 vm=$2 backend=$3; shift 3
+	daemon_start "$domid" "$vm" --backend "$backend" --no-dbus "$@"
+	vsnd_wait_for 10 agent_is rec_connected 1 || vsnd_fail "the daemon did not connect to the agent"
+	vsnd_wait_for 10 status_is "$vm" audio "$backend" || vsnd_fail "the daemon did not open audio"
 }
 
 agent_field() {

@@ -18,9 +18,7 @@ done
 	vsnd_fail "cannot make the microphone signal"
 vmpw_start
 agent_start 14
-daemon_start 14 work --backend wav --wav-out "$T/out.wav" --wav-in "$T/mic.wav" --no-dbus
-vsnd_wait_for 10 agent_is rec_connected 1 || vsnd_fail "the daemon did not connect to the agent"
-vsnd_wait_for 10 status_is work audio wav || vsnd_fail "daemon did not open audio"
+path_start 14 work wav --wav-out "$T/out.wav" --wav-in "$T/mic.wav"
 vsnd_wait_for 2 key_is work audio-input-request 0 || vsnd_fail "request key is $(key work audio-input-request)"
 
 signal_of() { # frames of signal in a WAV that may still be written

@@ -23,7 +23,7 @@ vm_node_json vsnd-qubes-source | jq -e '.info.props["media.class"] == "Audio/Sou
 	vsnd_fail "the module's source is missing"
 vm_node_json vm-speakers | jq -e '.info.props["media.class"] == "Audio/Sink"' >/dev/null ||
 	vsnd_fail "the sink is not an Audio/Sink"
-vsnd_wait_for 10 vm_default_is default.audio.sink vm-speakers || vsnd_fail "the module's sink is not the default"
+vsnd_wait_for 10 vm_default_sink_is vm-speakers || vsnd_fail "the module's sink is not the default"
 daemon_start 16 work --backend pipewire --no-dbus
 vsnd_wait_for 10 status_is work audio pipewire || vsnd_fail "daemon did not open audio"
 vsnd_wait_for 10 status_is work vm_connected 1 || vsnd_fail "the daemon did not connect to the module"
