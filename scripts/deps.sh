@@ -46,7 +46,7 @@ need_root() {
 
 installed_version() {
 	dpkg-query -W -f='${db:Status-Abbrev} ${Version}\n' "$1" 2>/dev/null |
-		awk '$1 == "ii" { print $2 }'
+		awk '$1 == "ii" { print $2 }' || true # not installed: dpkg-query fails, print nothing
 }
 
 missing=()
