@@ -31,7 +31,7 @@ capture() {
 		vsnd_fail "$name: the capture stream does not run"
 	grep -q "target $PW_SINK (the sink's monitor)" "$log" ||
 		vsnd_fail "$name: $dev was not taken as the sink's monitor"
-	pw_rt pw-play --target "$PW_SINK" "$T/tones.wav" || vsnd_fail "$name: pw-play failed"
+	(pw_rt pw-play --target "$PW_SINK" "$T/tones.wav") || vsnd_fail "$name: pw-play failed"
 	wait "$pid" || vsnd_fail "$name: vsnd-tone --record failed"
 	unset "VSND_BG_PIDS[tone-$name]"
 	[ "$(tone_result status "$log")" = ok ] || vsnd_fail "$name: status is not ok"

@@ -17,7 +17,8 @@
 #                        wait until the recorder runs in the graph
 #   signal_frames FILE   frames of signal (non-silent span) in a WAV file,
 #                        also one pw-record is still writing
-#   pw_rt CMD...         run a PipeWire tool with realtime priority if allowed
+#   pw_rt CMD...         exec a PipeWire tool with realtime priority if allowed
+#                        (in a subshell: vsnd_bg NAME pw_rt ..., or (pw_rt ...))
 #   tone_result KEY LOG  a key=value field of vsnd-tone's "result:" line in LOG
 #   pw_xruns             xruns the server has logged so far (all its logs)
 #   pw_check_tones FILE EXPECT XRUNS_BEFORE [TOLERANCE]  vsnd-wavcheck --tones
@@ -149,10 +150,13 @@ pw_rt() {
 	# on a loaded 2-core machine they miss cycles, and what they miss shows as
 	# frames lost from (pw-record) or silence in (pw-play) the signal.
 	# SCHED_FIFO below PipeWire's data threads (83/88) keeps them in time.
+	# exec: run it in a subshell (vsnd_bg does); the tool then has the
+	# subshell's PID, so vsnd_stop stops the tool itself (a bash in between
+	# died on SIGTERM and left pw-record writing until the server went).
 	if chrt -f 70 true 2>/dev/null; then
-		chrt -f 70 "$@"
+		exec chrt -f 70 "$@"
 	else
-		"$@"
+		exec "$@"
 	fi
 }
 
@@ -196,8 +200,10 @@ pw_check_tones() {
 	# silence inside. The exception is a cycle the server itself reports as
 	# an xrun (on this shared 2-core VM even its SCHED_FIFO driver is
 	# sometimes woken tens of ms late): each may cost one period, no more.
+	# Such stalls hit every graph at once (the qubes-agent tests run two, and
+	# count both), so up to 6; past that the allowances mean little.
 	if [ "$xruns" -gt 0 ]; then
-		if [ "$xruns" -gt 3 ]; then
+		if [ "$xruns" -gt 6 ]; then
 			echo "the server logged $xruns xruns during $(basename "$file"): too many to tell"
 			return 1
 		fi
