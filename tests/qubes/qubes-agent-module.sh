@@ -35,7 +35,7 @@ xruns_before=$(pw_xruns)
 pw_record_start host
 vm_play "$T/in.wav" || vsnd_fail "pw-play failed in the VM"
 vsnd_wait_for 8 status_is work corked 1 || vsnd_fail "host not corked after the VM's player stopped"
-vsnd_stop host
+pw_record_stop host
 pw_check_tones "$T/host.wav" 144000 "$xruns_before" 2400 >"$T/check.log" 2>&1 ||
 	vsnd_fail "at the host's null sink: $(cat "$T/check.log")"
 grep -q "qubes.agent: told the host: speakers playing" "$T/vm-pipewire.log" ||

@@ -27,7 +27,7 @@ vsnd_wait_for 5 status_is work corked 0 || vsnd_fail "host not uncorked when the
 wait "$play_pid" || vsnd_fail "pw-play failed in the VM"
 unset "VSND_BG_PIDS[vm-play]"
 vsnd_wait_for 8 status_is work corked 1 || vsnd_fail "host not corked after the VM's player stopped"
-vsnd_stop host
+pw_record_stop host
 agent_is frames_dropped 0 || vsnd_fail "the agent dropped $(agent_field frames_dropped) frames"
 # Tones without a gap, 10 s long within 50 ms: the rate control absorbs the
 # start-up difference between the prefill and the path's real depth (~25 ms)
@@ -52,7 +52,7 @@ wait "$play_pid" || vsnd_fail "pw-play failed in the VM across the host restart"
 unset "VSND_BG_PIDS[vm-play]"
 took=$(( ($(date +%s%N) - start) / 1000000 ))
 [ "$took" -lt 11000 ] || vsnd_fail "the VM's player stalled: 8 s took $took ms"
-vsnd_stop host2
+pw_record_stop host2
 after=$(status_field work frames_played)
 [ "${after:-0}" -gt 88200 ] || vsnd_fail "after the restart the host got only ${after:-0} frames"
 echo "host daemon restart: VM played 8 s in $took ms, $after frames after the restart"

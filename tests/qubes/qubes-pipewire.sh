@@ -24,7 +24,7 @@ vm_cmd vm "wait-played"; vm_expect vm "played 441000" 30
 vsnd_wait_for 5 status_is work frames_played 441000 || vsnd_fail "daemon took $(status_field work frames_played)"
 vm_cmd vm "word cork"; vm_expect vm ok
 vsnd_wait_for 5 status_is work corked 1 || vsnd_fail "not corked"
-vsnd_stop host
+pw_record_stop host
 # Exact tones, length within a period, no gap -- except a cycle PipeWire itself
 # logs as an xrun (the shared 2-core machine), which may cost one period each.
 pw_check_tones "$T/host.wav" 480000 "$xruns_before" >"$T/check.log" 2>&1 ||

@@ -19,7 +19,7 @@ vsnd_wait_for 5 pw_node_json vsnd.guest-pw.playback0 >/dev/null || vsnd_fail "no
 pw_node_json vsnd.guest-pw.playback0 | jq -e '.info.props["application.name"] == "guest-pw"' >/dev/null ||
 	vsnd_fail "application.name is not the VM name"
 wait "$play" || vsnd_fail "vsnd-play: $(cat "$T/play-pw.log")"
-vsnd_stop host
+pw_record_stop host
 vsnd_stop vhost-pw
 pw_check_tones "$T/host.wav" 144000 "$xruns_before" >"$T/pw-check.log" 2>&1 ||
 	vsnd_fail "PipeWire null sink: $(cat "$T/pw-check.log")"

@@ -23,7 +23,7 @@ play() {
 	"$VSND_TONE" --backend pipewire --vm-name "play-$name" -f "$fmt" -r "$rate" -c 2 -d 3 \
 		--ring-periods 32 "$@" \
 		>"$T/tone-$name.log" 2>&1 || vsnd_fail "$name: vsnd-tone failed"
-	vsnd_stop "rec-$name"
+	pw_record_stop "rec-$name"
 	local log="$T/tone-$name.log"
 	[ "$(tone_result status "$log")" = ok ] || vsnd_fail "$name: status is not ok"
 	[ "$(tone_result backend "$log")" = pipewire ] || vsnd_fail "$name: not the pipewire backend"

@@ -44,7 +44,7 @@ vsnd_wait_for 30 test ! -d "/proc/$TONE_PID" || vsnd_fail "vsnd-tone did not fin
 wait "$TONE_PID"
 rc=$?
 unset "VSND_BG_PIDS[tone]"
-vsnd_stop rec-after
+pw_record_stop rec-after
 [ "$rc" = 0 ] || vsnd_fail "vsnd-tone exited with $rc"
 
 grep '^result:' "$LOG"

@@ -15,6 +15,8 @@
 #   pw_record_start NAME [ARGS]  record the null sink's monitor (S16, 48 kHz,
 #                        stereo) to $T/NAME.wav as background job NAME, and
 #                        wait until the recorder runs in the graph
+#   pw_record_stop NAME  stop recorder NAME once it has written 0.2 s more
+#                        (so whatever was played before has passed the graph)
 #   signal_frames FILE   frames of signal (non-silent span) in a WAV file,
 #                        also one pw-record is still writing
 #   pw_rt CMD...         exec a PipeWire tool with realtime priority if allowed
@@ -175,6 +177,19 @@ pw_node_running() {
 
 tone_result() {
 	grep '^result:' "$2" | tail -n 1 | tr ' ' '\n' | sed -n "s/^$1=//p"
+}
+
+pw_file_reaches() { [ "$(stat -c %s "$1" 2>/dev/null || echo 0)" -ge "$2" ]; }
+
+pw_record_stop() {
+	# The player is done when its last buffer is in the graph, not when it
+	# is in the monitor: stopping the recorder at once cut the last 10-20 ms.
+	# 0.2 s more written (S16 stereo) is many cycles past it.
+	local name=$1 f="$T/$1.wav" size0
+	size0=$(stat -c %s "$f" 2>/dev/null || echo 0)
+	vsnd_wait_for 5 pw_file_reaches "$f" $((size0 + PW_RATE / 5 * 4)) ||
+		vsnd_fail "recorder $name stopped writing"
+	vsnd_stop "$name"
 }
 
 signal_frames() {
