@@ -10,7 +10,8 @@
 #   vm_rt CMD...            exec CMD in the VM at SCHED_FIFO 70 where allowed (as pw_rt);
 #                           it replaces the shell: use it as vsnd_bg's command or in ( )
 #   vm_play FILE            pw-play FILE in the VM, realtime
-#   agent_start DOMID ARGS  start vsnd-qubes-agent as domain DOMID (host = domain 0), wait for its nodes
+#   agent_start DOMID ARGS  start vsnd-qubes-agent as domain DOMID (host = domain 0, or the
+#                           domain in the store dir $AGENT_DOMID_STORE), wait for its nodes
 #   agent_field KEY         a field of the agent's status line
 #   agent_is KEY VALUE      true if it equals VALUE (for vsnd_wait_for)
 #   path_start DOMID VM BACKEND ARGS...  vsnd-qubes for (DOMID, VM) on BACKEND (no D-Bus), and
@@ -78,9 +79,10 @@ vm_default_sink_is() {
 }
 
 agent_start() {
-	local domid=$1; shift
+	local domid=$1 host=(--domid 0); shift
+	[ -z "${AGENT_DOMID_STORE:-}" ] || host=(--domid-store "$AGENT_DOMID_STORE")
 	vsnd_bg agent env XDG_RUNTIME_DIR="$VM_RUN" XDG_CONFIG_HOME="$VM_CONF" VCHAN_DOMAIN="$domid" \
-		"$VSND_QUBES_AGENT" --domid 0 --status-file "$T/agent.status" "$@"
+		"$VSND_QUBES_AGENT" "${host[@]}" --status-file "$T/agent.status" "$@"
 	vsnd_wait_for 10 vm_node_json vsnd-qubes-sink || vsnd_fail "the agent's sink did not appear"
 	vsnd_wait_for 10 vm_default_sink_is vsnd-qubes-sink ||
 		vsnd_fail "WirePlumber did not make the agent's sink the VM's default"

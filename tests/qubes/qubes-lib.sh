@@ -5,7 +5,8 @@
 #   vm_start NAME DOMID       start a simulated VM (vsnd-vmsim) as coproc NAME, wait "listening"
 #   vm_cmd NAME CMD           send one command, echo its one-line answer (fails on timeout)
 #   vm_expect NAME WORD       read the next answer line, fail unless it starts with WORD
-#   daemon_start DOMID VM ARGS...  start vsnd-qubes for (DOMID, VM) in the background as "daemon-VM"
+#   daemon_start DOMID VM ARGS...  start vsnd-qubes for (DOMID, VM) in the background as "daemon-VM",
+#                             itself domain $DAEMON_DOMAIN (default 0)
 #   status_field VM KEY       a field of the daemon's published status line
 #   key VM DIR                the content of the status key /DIR/VM (empty if absent)
 
@@ -47,7 +48,7 @@ vm_cmd() {
 
 daemon_start() {
 	local domid=$1 vm=$2; shift 2
-	vsnd_bg "daemon-$vm" env VCHAN_DOMAIN=0 "$VSND_QUBES" --status-dir "$STATUS" \
+	vsnd_bg "daemon-$vm" env VCHAN_DOMAIN="${DAEMON_DOMAIN:-0}" "$VSND_QUBES" --status-dir "$STATUS" \
 		--control-prefix "$CTL" --pidfile-dir "$T" "$@" -- "$domid" "$vm"
 }
 
