@@ -13,7 +13,7 @@
  * plus its offset in the buffer (when the app hands it over). A recorder on
  * the host daemon captures HOST_SINK_NAME's monitor; the monitor hands over,
  * at the start of a cycle, what the sink plays during it, so a click's
- * arrival is the recorder's process time plus its offset, matched to the
+ * arrival is the recorder's buffer's cycle time plus its offset, matched to the
  * last click written before it (so latencies up to the 250 ms spacing are
  * measured, and a click lost in a dropout costs only itself). Output: one
  * "click N latency_ms X" line per arrival, then "clicks=N sent=M
@@ -80,13 +80,10 @@ static void play_process(void *data)
 	pw_stream_queue_buffer(p->player, b);
 }
 
-static void rec_process(void *data)
+static void rec_buffer(struct probe *p, struct pw_buffer *b)
 {
-	struct probe *p = data;
-	struct pw_buffer *b = pw_stream_dequeue_buffer(p->recorder);
-	if (!b)
-		return;
-	uint64_t t = now_ns();
+	/* The cycle the buffer was captured in (PipeWire >= 1.0.5), not when we look at it. */
+	uint64_t t = b->time ? b->time : now_ns();
 	struct spa_data *d = &b->buffer->datas[0];
 	const int16_t *s = d->data;
 	uint32_t n = d->chunk->size / 4;
@@ -113,7 +110,21 @@ static void rec_process(void *data)
 			p->next++;
 		}
 	}
-	pw_stream_queue_buffer(p->recorder, b);
+}
+
+static void rec_process(void *data)
+{
+	struct probe *p = data;
+	struct pw_buffer *b;
+	/*
+	 * Every buffer waiting, not one per call: after a stall two are queued,
+	 * and taking one per cycle from then on would keep us a cycle behind
+	 * for good (and, timed by "now", read as the path's latency).
+	 */
+	while ((b = pw_stream_dequeue_buffer(p->recorder))) {
+		rec_buffer(p, b);
+		pw_stream_queue_buffer(p->recorder, b);
+	}
 }
 
 static const struct pw_stream_events play_events = { PW_VERSION_STREAM_EVENTS, .process = play_process };

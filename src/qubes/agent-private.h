@@ -9,11 +9,11 @@
 #include <stdatomic.h>
 
 #include <pipewire/pipewire.h>
-#include <spa/utils/dll.h>
 
 #include "agent.h"
 #include "frames.h"
 #include "proto.h"
+#include "rate.h"
 #include "store.h"
 #include "vsnd/libvchan.h"
 #include "vsnd/log.h"
@@ -31,9 +31,7 @@ struct agent_dir {
 	struct pw_stream *stream;
 	struct spa_hook listener;
 	struct spa_io_rate_match *rate_match; /* RT */
-	struct spa_dll dll;                   /* RT */
-	bool dll_on;                          /* RT */
-	double fill_avg;                      /* RT: the queue, averaged over ~16 cycles */
+	struct qubes_rate rc;                 /* RT */
 	bool primed;                          /* RT, record: the target was reached, audio flows */
 	uint32_t target;                      /* frames of queue the DLL holds */
 	bool running;                         /* main: the stream is STREAMING */

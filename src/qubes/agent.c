@@ -26,14 +26,6 @@
 
 struct vsnd_log_topic qubes_agent_log = VSND_LOG_TOPIC_INIT("qubes.agent");
 
-/* The DLL acts on at most this much error per cycle, so one late cycle cannot swing the rate. */
-#define MAX_ERROR_FRAMES 256.0
-/*
- * The resampler is never asked for more than +-0.1 % (1.7 cents: inaudible);
- * a real clock pair differs by ~0.01 %. Larger errors (a wrong prefill) are
- * worked off slowly, gross ones by the backlog limit.
- */
-#define MAX_CORRECTION 0.001
 
 void qubes_agent_config_defaults(struct qubes_agent_config *c)
 {
@@ -113,32 +105,17 @@ static void update_rate(struct agent_dir *d, uint32_t queued)
 		/* No host to follow: run at the nominal rate and start afresh next time. */
 		SPA_FLAG_CLEAR(rm->flags, SPA_IO_RATE_MATCH_FLAG_ACTIVE);
 		rm->rate = 1.0;
-		d->dll_on = false;
+		qubes_rate_reset(&d->rc);
 		atomic_store_explicit(&d->rate, 1.0, memory_order_relaxed);
 		return;
 	}
-	uint32_t quantum = d->agent->cfg.quantum_frames;
-	if (!d->dll_on) {
-		spa_dll_init(&d->dll);
-		spa_dll_set_bw(&d->dll, SPA_DLL_BW_MIN, quantum, QUBES_AUDIO_RATE);
-		d->dll_on = true;
-		d->fill_avg = (double)queued;
-	}
 	/*
-	 * The queue saw-tooths: our cycles add a quantum, the host takes a
-	 * period at a time, at unrelated moments. Its average over a few
-	 * host periods is the level to hold; one sample is mostly phase noise.
+	 * c > 1: too little queued. The sink then takes frames from the graph
+	 * faster, the source hands them out slower.
 	 */
-	d->fill_avg += ((double)queued - d->fill_avg) / 16.0;
-	/*
-	 * Positive error: too little queued. The sink then has to take frames
-	 * from the graph faster, the source to hand them out slower.
-	 */
-	double error = (double)d->target - d->fill_avg;
-	error = SPA_CLAMP(error, -MAX_ERROR_FRAMES, MAX_ERROR_FRAMES);
-	double corr = spa_dll_update(&d->dll, error);
-	corr = SPA_CLAMP(corr, 1.0 - MAX_CORRECTION, 1.0 + MAX_CORRECTION);
-	double rate = d->playback ? 1.0 / corr : corr;
+	double c = qubes_rate_update(&d->rc, queued, d->target, d->agent->cfg.quantum_frames,
+				     QUBES_AUDIO_RATE);
+	double rate = d->playback ? c : 1.0 / c;
 	SPA_FLAG_SET(rm->flags, SPA_IO_RATE_MATCH_FLAG_ACTIVE);
 	rm->rate = rate;
 	atomic_store_explicit(&d->rate, rate, memory_order_relaxed);

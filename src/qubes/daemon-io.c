@@ -180,6 +180,13 @@ int qubes_daemon_open_playback(struct qubes_daemon *d)
 	vsnd_audio_params_init(&p, VSND_AUDIO_PLAYBACK, VSND_AUDIO_FORMAT_S16, QUBES_AUDIO_RATE,
 			       QUBES_AUDIO_CHANNELS, d->cfg.period_frames);
 	p.ring_periods = d->cfg.ring_periods;
+	/*
+	 * After an underrun, resume only with our usual depth queued again: a
+	 * VM that stalled then has its margin back at once, rather than
+	 * rebuilding it by rate control (0.1 %: ~30 s) while underrunning.
+	 */
+	p.start_frames = d->cfg.fill_frames ? d->cfg.fill_frames
+					    : (d->cfg.ring_periods - 1) * d->cfg.period_frames;
 	p.stream_name = "playback";
 	p.volume = d->cfg.volume;
 	p.muted = d->cfg.mute;
