@@ -56,6 +56,12 @@ struct qubes_daemon {
 	struct qubes_dbus *dbus;
 	struct vsnd_loop_source *dbus_src;
 	struct qubes_store *store;
+	/*
+	 * With QubesDB as the store: the status directory as well, for what
+	 * vsnd-ctl reads (the status line, a mirror of the audio-input keys).
+	 * NULL when the store is that directory already.
+	 */
+	struct qubes_store *status_store;
 	struct vsnd_loop_source *store_src;
 	struct vsnd_loop_source *status_timer;
 	bool publish_soon; /* status_timer armed once for counters that changed */

@@ -44,6 +44,28 @@ static void update_status_timer(struct qubes_daemon *d)
 		vsnd_loop_timer_set(d->status_timer, active ? STATUS_NS : 0, active ? STATUS_NS : 0);
 }
 
+/* The keys vsnd-ctl reads go to the status directory too; the status line only there. */
+static void put_key(struct qubes_daemon *d, const char *k, const char *v, bool protocol)
+{
+	if (protocol || !d->status_store)
+		qubes_store_write(d->store, k, v);
+	if (d->status_store)
+		qubes_store_write(d->status_store, k, v);
+}
+
+static void remove_keys(struct qubes_daemon *d, struct qubes_store *st)
+{
+	static const char *const dirs[] = { "audio-input", "audio-input-request", "vsnd-status" };
+	char k[256];
+	if (!st)
+		return;
+	/* An absent key means "daemon not running". */
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		key(k, sizeof(k), dirs[i], d->vm_name);
+		qubes_store_remove(st, k);
+	}
+}
+
 void qubes_daemon_publish(struct qubes_daemon *d)
 {
 	char k[256], line[512];
@@ -56,9 +78,9 @@ void qubes_daemon_publish(struct qubes_daemon *d)
 	if (!d->store)
 		return;
 	key(k, sizeof(k), "audio-input", d->vm_name);
-	qubes_store_write(d->store, k, d->mic.st.allowed ? "1" : "0");
+	put_key(d, k, d->mic.st.allowed ? "1" : "0", true);
 	key(k, sizeof(k), "audio-input-request", d->vm_name);
-	qubes_store_write(d->store, k, d->mic.st.requested ? "1" : "0");
+	put_key(d, k, d->mic.st.requested ? "1" : "0", true);
 
 	struct qubes_daemon_stats st;
 	qubes_daemon_get_stats(d, &st);
@@ -77,7 +99,7 @@ void qubes_daemon_publish(struct qubes_daemon *d)
 		 st.play_lat_p50_us / 1000.0, st.play_lat_p99_us / 1000.0, st.mic_lat_p50_us / 1000.0,
 		 st.mic_lat_p99_us / 1000.0);
 	key(k, sizeof(k), "vsnd-status", d->vm_name);
-	qubes_store_write(d->store, k, line);
+	put_key(d, k, line, false);
 }
 
 static void mic_changed(void *data, const struct qubes_mic_state *st, const char *why)
@@ -377,6 +399,9 @@ static int setup_surfaces(struct qubes_daemon *d)
 		d->store = d->cfg.status_dir ? qubes_store_dir_new(d->cfg.status_dir, on_store_key, d) : NULL;
 		if (!d->store)
 			return d->cfg.qubesdb && !d->cfg.status_dir ? -ENOTSUP : -errno;
+		if (d->cfg.qubesdb && d->cfg.status_dir &&
+		    !(d->status_store = qubes_store_dir_new(d->cfg.status_dir, NULL, NULL)))
+			return -errno;
 		key(k, sizeof(k), "audio-input-config", d->vm_name);
 		if (qubes_store_watch(d->store, k) < 0)
 			return -EIO;
@@ -470,16 +495,10 @@ void qubes_daemon_destroy(struct qubes_daemon *d)
 	vsnd_audio_destroy(d->audio);
 	close_end(&d->play);
 	close_end(&d->rec);
-	if (d->store) {
-		/* An absent key means "daemon not running". */
-		char k[256];
-		key(k, sizeof(k), "audio-input", d->vm_name);
-		qubes_store_remove(d->store, k);
-		key(k, sizeof(k), "audio-input-request", d->vm_name);
-		qubes_store_remove(d->store, k);
-		key(k, sizeof(k), "vsnd-status", d->vm_name);
-		qubes_store_remove(d->store, k);
-	}
+	remove_keys(d, d->store);
+	remove_keys(d, d->status_store);
+	qubes_store_destroy(d->status_store);
+	d->status_store = NULL;
 	vsnd_loop_remove(d->store_src);
 	qubes_store_destroy(d->store);
 	vsnd_loop_remove(d->dbus_src);
