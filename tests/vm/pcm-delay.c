@@ -3,6 +3,9 @@
  * Runs in the test guest: plays SECONDS of a 440 Hz tone (S16, 48 kHz,
  * stereo) on hw:0,0 with a 100 ms buffer and samples snd_pcm_delay() after
  * every write; prints "VSND-DELAY p50_ms=.. p99_ms=.. max_ms=.. n=..".
+ * Every 100 ms it also prints "VSND-Q WRITTEN DELAY" (frames written so far,
+ * snd_pcm_delay now): bench/vm.sh timestamps these lines as they reach the
+ * host's console file and sets them against what the host has played by then.
  */
 #include <alsa/asoundlib.h>
 #include <math.h>
@@ -41,8 +44,13 @@ int main(int argc, char **argv)
 		}
 		done += w;
 		snd_pcm_sframes_t d;
-		if (snd_pcm_delay(pcm, &d) == 0)
+		if (snd_pcm_delay(pcm, &d) == 0) {
 			delays[n_samples++] = d;
+			if (n_samples % 10 == 0) {
+				printf("VSND-Q %ld %ld\n", done, (long)d);
+				fflush(stdout);
+			}
+		}
 	}
 	snd_pcm_drain(pcm);
 	snd_pcm_close(pcm);
