@@ -52,7 +52,7 @@ struct pulse_ctx {
 	bool ready;       /* ctx is READY */
 	bool was_ready;   /* ctx has been READY once: failures mean "reconnect" */
 	bool timed_out;
-	int rt_error;     /* pthread_setschedparam() of the mainloop thread */
+	_Atomic int rt_error; /* pthread_setschedparam() of the mainloop thread; -1 until it ran */
 	bool closing;
 	uint32_t attempts; /* reconnection attempts since the loss */
 };
@@ -638,7 +638,7 @@ static void make_realtime(pa_threaded_mainloop *m, void *data)
 	struct pulse_ctx *pc = data;
 	struct sched_param sp = { .sched_priority = RT_PRIORITY };
 	int ret = pthread_setschedparam(pthread_self(), SCHED_RR | SCHED_RESET_ON_FORK, &sp);
-	pc->rt_error = ret;
+	atomic_store(&pc->rt_error, ret);
 }
 
 static void on_connect_timeout(pa_mainloop_api *api, pa_time_event *e, const struct timeval *tv,
@@ -677,11 +677,15 @@ static int pulse_init(struct vsnd_audio *a)
 		goto err_ctx;
 	}
 
-	pa_threaded_mainloop_once_unlocked(pc->ml, make_realtime, pc);
-	if (pc->rt_error)
-		vsnd_debug(&log_pulse, "no realtime priority for the mainloop thread: %s",
-			   strerror(pc->rt_error));
+	/*
+	 * With the lock held: once_unlocked() creates a defer event and then
+	 * sets its destroy callback, and a running loop thread could run and
+	 * free the event in between (libpulse aborts: "Assertion '!e->dead'
+	 * failed", seen in CI). The callback itself runs later, unlocked.
+	 */
+	atomic_store(&pc->rt_error, -1);
 	pa_threaded_mainloop_lock(pc->ml);
+	pa_threaded_mainloop_once_unlocked(pc->ml, make_realtime, pc);
 	pa_context_state_t state;
 	while (!pc->timed_out) {
 		state = pa_context_get_state(pc->ctx);
@@ -690,6 +694,9 @@ static int pulse_init(struct vsnd_audio *a)
 		pa_threaded_mainloop_wait(pc->ml);
 	}
 	state = pa_context_get_state(pc->ctx);
+	int rt_error = atomic_load(&pc->rt_error);
+	if (rt_error > 0)
+		vsnd_debug(&log_pulse, "no realtime priority for the mainloop thread: %s", strerror(rt_error));
 	if (pc->timeout) {
 		pc->api->time_free(pc->timeout);
 		pc->timeout = NULL;

@@ -185,8 +185,10 @@ int qubes_daemon_open_playback(struct qubes_daemon *d)
 	 * VM that stalled then has its margin back at once, rather than
 	 * rebuilding it by rate control (0.1 %: ~30 s) while underrunning.
 	 */
-	p.start_frames = d->cfg.fill_frames ? d->cfg.fill_frames
-					    : (d->cfg.ring_periods - 1) * d->cfg.period_frames;
+	uint32_t ring_frames = d->cfg.ring_periods * d->cfg.period_frames;
+	p.start_frames = d->cfg.fill_frames && d->cfg.fill_frames < ring_frames
+				 ? d->cfg.fill_frames
+				 : ring_frames - d->cfg.period_frames; /* --fill 0 or past the ring: the whole ring */
 	p.stream_name = "playback";
 	p.volume = d->cfg.volume;
 	p.muted = d->cfg.mute;

@@ -53,3 +53,15 @@ vsnd_wait_for 5 test -s "$T/pacat.6" || vsnd_fail "no pidfile"
 refuse "another instance is already running for domain 6 (PID ${VSND_BG_PIDS[first]})" 6 other
 vsnd_stop first
 [ ! -e "$T/pacat.6" ] || vsnd_fail "pidfile left behind"
+
+# --fill past the ring means the whole ring: the stream (and its start
+# threshold, which follows --fill) still opens, and a second plays through.
+vm_start vmf 8
+daemon_start 8 fillvm --backend wav --wav-out "$T/fill.wav" --no-dbus --fill 100000
+vm_expect vmf connected
+vsnd_wait_for 10 status_is fillvm audio wav || vsnd_fail "--fill 100000: the daemon did not open audio"
+vm_cmd vmf "word uncork"; vm_expect vmf ok
+vm_cmd vmf "play 1 tones"; vm_expect vmf ok
+vm_cmd vmf "wait-played"; vm_expect vmf "played 44100" 10
+vsnd_wait_for 5 status_is fillvm frames_played 44100 ||
+	vsnd_fail "--fill 100000: the daemon took $(status_field fillvm frames_played) frames of 44100"
