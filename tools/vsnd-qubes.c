@@ -60,8 +60,7 @@ static void usage(FILE *f)
 		"  --period FRAMES    host period in frames at 44.1 kHz (default 441, -l: 128)\n"
 		"  --fill FRAMES      take VM audio only while our ring holds fewer frames; the rest\n"
 		"                     waits in the vchan (0 = fill the ring; default: the ring\n"
-		"                     less a period, -l: 2 periods); after an underrun playback\n"
-		"                     resumes once that much is queued again\n\n");
+		"                     less a period, -l: 2 periods)\n\n");
 	vsnd_audio_opts_usage(f);
 }
 

@@ -64,7 +64,8 @@ struct vsnd_audio_stream {
 	_Atomic bool muted;
 	_Atomic bool waiting;    /* the backend thread sleeps on kick_fd */
 	_Atomic bool in_xrun;    /* the last pull/push was short: report XRUN once */
-	_Atomic bool primed;     /* playback: start_frames reached since start / the last underrun */
+	_Atomic bool primed;     /* playback: the start threshold reached since start / the last underrun */
+	_Atomic bool after_xrun; /* playback: the threshold is start_frames (else a period, at start) */
 	uint32_t prime_seen;     /* realtime side: frames the ring held at the last waiting pull */
 
 	void *priv;

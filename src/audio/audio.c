@@ -268,6 +268,7 @@ uint32_t vsnd_audio_stream_frame_bytes(const struct vsnd_audio_stream *s)
 int vsnd_audio_stream_start(struct vsnd_audio_stream *s)
 {
 	atomic_store(&s->primed, false);
+	atomic_store(&s->after_xrun, false);
 	atomic_store(&s->in_xrun, false);
 	return s->audio->ops->stream_start(s);
 }
@@ -391,7 +392,12 @@ uint32_t vsnd_audio_stream_pull(struct vsnd_audio_stream *s, void *dst, uint32_t
 	bool wait = count_underrun && s->params.start_frames && !atomic_load(&s->primed);
 	if (wait) {
 		uint32_t have = vsnd_ring_readable(&s->ring);
-		if (have >= s->params.start_frames || (have && have == s->prime_seen)) {
+		/* At start a period will do (no latency added to a producer that
+		 * keeps a small lead); after an underrun, the whole threshold. */
+		uint32_t need = s->params.start_frames;
+		if (!atomic_load(&s->after_xrun) && s->params.period_frames < need)
+			need = s->params.period_frames;
+		if (have >= need || (have && have == s->prime_seen)) {
 			atomic_store(&s->primed, true);
 			wait = false;
 		}
@@ -404,6 +410,7 @@ uint32_t vsnd_audio_stream_pull(struct vsnd_audio_stream *s, void *dst, uint32_t
 					(uint8_t *)dst + (size_t)got * s->frame_bytes, frames - got);
 		if (count_underrun && s->params.start_frames && !wait) {
 			atomic_store(&s->primed, false);
+			atomic_store(&s->after_xrun, true);
 			s->prime_seen = 0;
 		}
 		if (count_underrun && (!wait || atomic_load(&s->in_xrun))) {

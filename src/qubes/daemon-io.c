@@ -112,9 +112,15 @@ void qubes_daemon_pump_playback(struct qubes_daemon *d)
 			qubes_daemon_apply_cork(d);
 		}
 		vsnd_audio_stream_kick(d->out);
-		if (play_room(d, ring) > 0)
-			set_paused(d, &d->play, false);
 	}
+	/*
+	 * Watch the vchan whenever the ring has room, moved or not: paused at
+	 * the fill limit, a pump that found the vchan empty left it paused, and
+	 * once the ring ran dry no DATA event came to pump again (a stream
+	 * waiting for its start threshold never started: seen in bench/qubes).
+	 */
+	if (play_room(d, ring) > 0)
+		set_paused(d, &d->play, false);
 }
 
 void qubes_daemon_apply_cork(struct qubes_daemon *d)
@@ -181,14 +187,11 @@ int qubes_daemon_open_playback(struct qubes_daemon *d)
 			       QUBES_AUDIO_CHANNELS, d->cfg.period_frames);
 	p.ring_periods = d->cfg.ring_periods;
 	/*
-	 * After an underrun, resume only with our usual depth queued again: a
-	 * VM that stalled then has its margin back at once, rather than
-	 * rebuilding it by rate control (0.1 %: ~30 s) while underrunning.
+	 * No start threshold (params.start_frames): re-priming to --fill after
+	 * an underrun gave a stalled VM its margin back at once, but left every
+	 * VM without rate control (the original module) 30 ms behind from then
+	 * on, and -l's added latency p99 at ~6 ms (bench/qubes). Off for now.
 	 */
-	uint32_t ring_frames = d->cfg.ring_periods * d->cfg.period_frames;
-	p.start_frames = d->cfg.fill_frames && d->cfg.fill_frames < ring_frames
-				 ? d->cfg.fill_frames
-				 : ring_frames - d->cfg.period_frames; /* --fill 0 or past the ring: the whole ring */
 	p.stream_name = "playback";
 	p.volume = d->cfg.volume;
 	p.muted = d->cfg.mute;

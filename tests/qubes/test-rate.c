@@ -5,14 +5,12 @@
  * turns it into 235.2 frames at 44.1 kHz times the correction, and the host
  * takes 441-frame periods on its own clock (which drifts) from vsnd-qubes'
  * ring, which takes from the vchan whatever fits under its fill limit (3
- * periods), unseen by the agent, and after an underrun waits until that
- * is full again. Checks: the queue
+ * periods), unseen by the agent. Checks: the queue
  * settles at the target; after the VM's graph stalls and the queue runs dry,
  * it is rebuilt without overshooting the target (no integrator wind-up);
  * the correction never leaves +-0.1 %.
  */
 #include <math.h>
-#include <stdbool.h>
 #include <stdio.h>
 
 #include "rate.h"
@@ -56,7 +54,6 @@ static void run(struct sim *s, double drift, double stall_at, double stall_len)
 {
 	const double ta = QUANTUM / 48000.0, th = 441.0 / 44100.0 / (1.0 + drift);
 	double t_agent = 0, t_host = th / 3;
-	bool primed = true;
 	double sum[SECONDS] = { 0 }, sum_tot[SECONDS] = { 0 };
 	long n[SECONDS] = { 0 };
 	s->queue = TARGET;
@@ -66,15 +63,10 @@ static void run(struct sim *s, double drift, double stall_at, double stall_len)
 	qubes_rate_reset(&s->rc);
 	while (t_agent < SECONDS) {
 		if (t_host <= t_agent) {
-			/* After an underrun it plays silence until its ring is full again (start_frames). */
-			if (!primed && s->host >= HOST_FILL)
-				primed = true;
-			if (primed && s->host < 441.0) {
+			/* A period, or what is there (and an underrun). */
+			if (s->host < 441.0)
 				s->underruns++;
-				primed = false;
-			}
-			if (primed)
-				s->host -= 441.0;
+			s->host = s->host > 441.0 ? s->host - 441.0 : 0;
 			take(s);
 			t_host += th;
 			continue;

@@ -2,8 +2,9 @@
 /*
  * The playback side of a stream as a backend's realtime thread sees it
  * (vsnd_audio_stream_pull), driven by hand on a stream that is not started
- * (so no backend thread pulls too): the start threshold, underrun counting,
- * a tail played out, and unclocked pulls.
+ * (so no backend thread pulls too): the start threshold (a period at start,
+ * the whole threshold after an underrun), underrun counting, a tail played
+ * out, and unclocked pulls.
  */
 #include "audio-private.h"
 #include "check.h"
@@ -50,37 +51,39 @@ static void test_start_threshold(void)
 	struct vsnd_audio_stream *s = vsnd_audio_stream_new(a, &p);
 	CHECK(s != NULL);
 
-	/* Start: silence until 300 frames are there; not an underrun. */
-	put(s, 200);
+	/* Start: silence until a period is there; waiting is not an underrun. */
+	put(s, 50);
 	pull(s, true, 0, 0);
-	put(s, 100);
+	CHECK_EQ(underruns(s), 0);
+	put(s, 60);
 	pull(s, true, PERIOD, 0);
 	CHECK_EQ(underruns(s), 0);
-	pull(s, true, PERIOD, 100);
-	pull(s, true, PERIOD, 200);
-	/* Empty: an underrun, then silence (counted) until 300 frames are back. */
-	pull(s, true, 0, 0);
-	CHECK_EQ(underruns(s), PERIOD);
+	/* Short: what is there plays, the rest is an underrun... */
+	pull(s, true, 10, 100);
+	CHECK_EQ(underruns(s), 90);
+	/* ... and from then on silence (counted) until 300 frames are back. */
 	put(s, 150);
 	pull(s, true, 0, 0);
-	CHECK_EQ(underruns(s), 2 * PERIOD);
+	CHECK_EQ(underruns(s), 190);
 	put(s, 150);
-	pull(s, true, PERIOD, 300);
-	pull(s, true, PERIOD, 400);
-	pull(s, true, PERIOD, 500);
-	CHECK_EQ(underruns(s), 2 * PERIOD);
-	/* Short again: what is there plays, the rest is counted. */
+	pull(s, true, PERIOD, 110);
+	pull(s, true, PERIOD, 210);
+	pull(s, true, PERIOD, 310);
+	CHECK_EQ(underruns(s), 190);
+	/* Short again. */
 	put(s, 40);
-	pull(s, true, 40, 600);
-	CHECK_EQ(underruns(s), 2 * PERIOD + 60);
+	pull(s, true, 40, 410);
+	CHECK_EQ(underruns(s), 250);
 	/* A tail that stops growing (the producer is done) plays without reaching the threshold. */
 	put(s, 70);
 	pull(s, true, 0, 0);
-	pull(s, true, 70, 640);
+	CHECK_EQ(underruns(s), 350);
+	pull(s, true, 70, 450);
+	CHECK_EQ(underruns(s), 380);
 	/* Unclocked pulls (unpaced backends) take what is there and count nothing. */
 	uint64_t u = underruns(s);
 	put(s, 30);
-	pull(s, false, 30, 710);
+	pull(s, false, 30, 520);
 	CHECK_EQ(underruns(s), u);
 	/* A threshold past the ring, or on a capture stream, is refused. */
 	vsnd_audio_stream_destroy(s);
