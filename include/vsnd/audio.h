@@ -94,15 +94,6 @@ struct vsnd_audio_params {
 	uint8_t positions[VSND_AUDIO_MAX_CHANNELS];
 	uint32_t period_frames; /* the host clock's quantum for this stream */
 	uint32_t ring_periods;  /* ring capacity in periods; 0 = 4 */
-	/*
-	 * Playback, clock-driven pulls only: after an underrun, play silence
-	 * until the ring holds this many frames, then resume (as ALSA's start
-	 * threshold or PulseAudio's prebuf); at start a period (or this, if
-	 * less) will do. 0: play whatever is there. A producer that fell
-	 * behind then gets its whole margin back at once, instead of running
-	 * at the edge and underrunning again cycle after cycle.
-	 */
-	uint32_t start_frames;
 	const char *stream_name; /* e.g. "playback" / "record"; copied */
 	float volume;            /* initial volume 0..1.5 (mixer scale, see below); < 0 = server default */
 	bool muted;

@@ -64,9 +64,6 @@ struct vsnd_audio_stream {
 	_Atomic bool muted;
 	_Atomic bool waiting;    /* the backend thread sleeps on kick_fd */
 	_Atomic bool in_xrun;    /* the last pull/push was short: report XRUN once */
-	_Atomic bool primed;     /* playback: the start threshold reached since start / the last underrun */
-	_Atomic bool after_xrun; /* playback: the threshold is start_frames (else a period, at start) */
-	uint32_t prime_seen;     /* realtime side: frames the ring held at the last waiting pull */
 
 	void *priv;
 };
@@ -88,9 +85,8 @@ void vsnd_audio_stream_set_state(struct vsnd_audio_stream *s, enum vsnd_audio_st
  * Playback: copy up to @frames frames from the ring into @dst and fill the
  * rest with silence. Counts frames/underruns, notifies DATA (and XRUN when a
  * shortfall starts). @count_underrun false: a short ring is not an xrun
- * (e.g. unpaced backends that only take what is there), and the start
- * threshold (params.start_frames) does not apply. Returns frames taken from
- * the ring.
+ * (e.g. unpaced backends that only take what is there). Returns frames taken
+ * from the ring.
  */
 uint32_t vsnd_audio_stream_pull(struct vsnd_audio_stream *s, void *dst, uint32_t frames,
 				bool count_underrun);

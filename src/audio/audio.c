@@ -267,8 +267,6 @@ uint32_t vsnd_audio_stream_frame_bytes(const struct vsnd_audio_stream *s)
 
 int vsnd_audio_stream_start(struct vsnd_audio_stream *s)
 {
-	atomic_store(&s->primed, false);
-	atomic_store(&s->after_xrun, false);
 	atomic_store(&s->in_xrun, false);
 	return s->audio->ops->stream_start(s);
 }
@@ -384,36 +382,12 @@ void vsnd_audio_stream_set_state(struct vsnd_audio_stream *s, enum vsnd_audio_st
 uint32_t vsnd_audio_stream_pull(struct vsnd_audio_stream *s, void *dst, uint32_t frames,
 				bool count_underrun)
 {
-	/*
-	 * Waiting for the start threshold: silence, counted only after a real
-	 * underrun. A ring that did not grow since the last cycle is a tail
-	 * (the producer stopped, e.g. before a cork): played out, not held.
-	 */
-	bool wait = count_underrun && s->params.start_frames && !atomic_load(&s->primed);
-	if (wait) {
-		uint32_t have = vsnd_ring_readable(&s->ring);
-		/* At start a period will do (no latency added to a producer that
-		 * keeps a small lead); after an underrun, the whole threshold. */
-		uint32_t need = s->params.start_frames;
-		if (!atomic_load(&s->after_xrun) && s->params.period_frames < need)
-			need = s->params.period_frames;
-		if (have >= need || (have && have == s->prime_seen)) {
-			atomic_store(&s->primed, true);
-			wait = false;
-		}
-		s->prime_seen = have;
-	}
-	uint32_t got = wait ? 0 : vsnd_ring_read(&s->ring, dst, frames);
+	uint32_t got = vsnd_ring_read(&s->ring, dst, frames);
 	uint32_t events = got ? VSND_AUDIO_EVENT_DATA : 0;
 	if (got < frames) {
 		vsnd_audio_fill_silence(s->params.format, s->params.channels,
 					(uint8_t *)dst + (size_t)got * s->frame_bytes, frames - got);
-		if (count_underrun && s->params.start_frames && !wait) {
-			atomic_store(&s->primed, false);
-			atomic_store(&s->after_xrun, true);
-			s->prime_seen = 0;
-		}
-		if (count_underrun && (!wait || atomic_load(&s->in_xrun))) {
+		if (count_underrun) {
 			atomic_fetch_add(&s->underrun_frames, frames - got);
 			if (!atomic_exchange(&s->in_xrun, true))
 				events |= VSND_AUDIO_EVENT_XRUN;

@@ -127,12 +127,6 @@ int vsnd_audio_params_check(const struct vsnd_audio_params *p, const struct vsnd
 		vsnd_error(&vsnd_audio_log, "invalid ring of %u periods (max 64)", p->ring_periods);
 		return -EINVAL;
 	}
-	uint32_t ring = p->period_frames * (p->ring_periods ? p->ring_periods : 4);
-	if (p->start_frames > ring || (p->start_frames && p->direction != VSND_AUDIO_PLAYBACK)) {
-		vsnd_error(&vsnd_audio_log, "invalid start threshold of %u frames (playback only, ring %u)",
-			   p->start_frames, ring);
-		return -EINVAL;
-	}
 	bool any = false;
 	for (uint32_t i = 0; i < VSND_AUDIO_MAX_CHANNELS; i++) {
 		if (p->positions[i] >= VSND_AUDIO_CH_COUNT) {

@@ -186,12 +186,6 @@ int qubes_daemon_open_playback(struct qubes_daemon *d)
 	vsnd_audio_params_init(&p, VSND_AUDIO_PLAYBACK, VSND_AUDIO_FORMAT_S16, QUBES_AUDIO_RATE,
 			       QUBES_AUDIO_CHANNELS, d->cfg.period_frames);
 	p.ring_periods = d->cfg.ring_periods;
-	/*
-	 * No start threshold (params.start_frames): re-priming to --fill after
-	 * an underrun gave a stalled VM its margin back at once, but left every
-	 * VM without rate control (the original module) 30 ms behind from then
-	 * on, and -l's added latency p99 at ~6 ms (bench/qubes). Off for now.
-	 */
 	p.stream_name = "playback";
 	p.volume = d->cfg.volume;
 	p.muted = d->cfg.mute;
