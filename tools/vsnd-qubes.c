@@ -58,9 +58,10 @@ static void usage(FILE *f)
 		"  --no-dbus          do not offer org.qubesos.Audio.DOMNAME on the system bus\n"
 		"  --pidfile-dir DIR  where pacat.DOMID goes (default " DEFAULT_PIDFILE_DIR ")\n"
 		"  --period FRAMES    host period in frames at 44.1 kHz (default 441, -l: 128)\n"
-		"  --fill FRAMES      take VM audio only while our ring holds fewer frames; the rest\n"
-		"                     waits in the vchan (0 = fill the ring; default: the ring\n"
-		"                     less a period, -l: 2 periods)\n\n");
+		"  --fill FRAMES      before the host stream runs (and wherever the host clock does not\n"
+		"                     read the vchan itself), take VM audio only while our ring holds\n"
+		"                     fewer frames; the rest waits in the vchan (0 = fill the ring;\n"
+		"                     default: one period)\n\n");
 	vsnd_audio_opts_usage(f);
 }
 
@@ -232,14 +233,13 @@ int main(int argc, char **argv)
 	if (cfg.ring_periods < 2)
 		cfg.ring_periods = 2;
 	/*
-	 * Leave a period of the ring's room in the vchan, where the VM's rate
-	 * control (vsnd-qubes-agent) sees the queue. -l holds only two periods:
-	 * less latency, less slack for a late main loop (a loaded 2-core
-	 * machine underruns now and then at two 10 ms periods).
+	 * While the host stream runs, its realtime thread reads the vchan just
+	 * in time; the fill only bounds what the control loop queues before
+	 * that (the start) or instead of it (unclocked backends). More than a
+	 * period would stay queued for good, as latency: the queue belongs in
+	 * the vchan, where the VM's rate control (vsnd-qubes-agent) sees it.
 	 */
-	uint32_t ring_frames = cfg.ring_periods * cfg.period_frames;
-	cfg.fill_frames = fill >= 0 ? (uint32_t)fill
-			  : low_latency ? 2 * cfg.period_frames : ring_frames - cfg.period_frames;
+	cfg.fill_frames = fill >= 0 ? (uint32_t)fill : cfg.period_frames;
 
 	char control_path[PATH_MAX], pidfile[PATH_MAX];
 	if (control) {

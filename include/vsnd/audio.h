@@ -97,6 +97,17 @@ struct vsnd_audio_params {
 	const char *stream_name; /* e.g. "playback" / "record"; copied */
 	float volume;            /* initial volume 0..1.5 (mixer scale, see below); < 0 = server default */
 	bool muted;
+	/*
+	 * Playback, optional: called on the backend's realtime thread each time
+	 * the host clock takes @want frames, before they are read from @ring, so
+	 * the caller can put frames there just in time (read them from a socket)
+	 * instead of keeping a queue in the ring for a control loop that may
+	 * wake late. It writes into @ring and must not block, allocate or wait
+	 * for a lock (trylock at most). Not called by unclocked backends (wav
+	 * without pacing), which play what the ring holds as it arrives.
+	 */
+	void (*refill)(void *data, struct vsnd_ring *ring, uint32_t want);
+	void *refill_data;
 };
 
 /* Stream states, as vsnd_audio_stream_get_status() reports them. */

@@ -382,6 +382,9 @@ void vsnd_audio_stream_set_state(struct vsnd_audio_stream *s, enum vsnd_audio_st
 uint32_t vsnd_audio_stream_pull(struct vsnd_audio_stream *s, void *dst, uint32_t frames,
 				bool count_underrun)
 {
+	/* A pull that counts underruns is the host clock's: the moment to refill just in time. */
+	if (count_underrun && s->params.refill)
+		s->params.refill(s->params.refill_data, &s->ring, frames);
 	uint32_t got = vsnd_ring_read(&s->ring, dst, frames);
 	uint32_t events = got ? VSND_AUDIO_EVENT_DATA : 0;
 	if (got < frames) {

@@ -11,7 +11,7 @@
 #include "daemon-private.h"
 #include "vsnd/clock.h"
 
-#define READ_CHUNK 16384 /* bytes per vchan read: ~93 ms of audio */
+#define READ_CHUNK QUBES_DAEMON_READ_CHUNK
 #define MAX_ROUNDS 64    /* bound the work per event, so one VM cannot starve the loop */
 
 static void set_paused(struct qubes_daemon *d, struct vchan_end *e, bool paused)
@@ -25,7 +25,7 @@ static void set_paused(struct qubes_daemon *d, struct vchan_end *e, bool paused)
 /* ---- playback: VM -> host ---- */
 
 /* Read and throw away what a corked VM sends, keeping the frame alignment. */
-static void discard_playback(struct qubes_daemon *d)
+static void discard_locked(struct qubes_daemon *d)
 {
 	uint8_t buf[READ_CHUNK];
 	for (int round = 0; round < MAX_ROUNDS; round++) {
@@ -44,6 +44,13 @@ static void discard_playback(struct qubes_daemon *d)
 				   d->vm_name, total / QUBES_AUDIO_FRAME_BYTES);
 		qubes_daemon_publish_soon(d);
 	}
+}
+
+static void discard_playback(struct qubes_daemon *d)
+{
+	pthread_mutex_lock(&d->play_lock);
+	discard_locked(d);
+	pthread_mutex_unlock(&d->play_lock);
 }
 
 /* Frames we take from the VM now: up to the fill limit, not the whole ring (see fill_frames). */
@@ -77,10 +84,16 @@ void qubes_daemon_pump_playback(struct qubes_daemon *d)
 		set_paused(d, &d->play, true);
 		return;
 	}
+	/* The host clock's thread reads the vchan itself while that works: no need to wake for VM writes. */
+	if (d->rt_vc && atomic_load(&d->rt_fed)) {
+		set_paused(d, &d->play, true);
+		return;
+	}
 	struct vsnd_ring *ring = vsnd_audio_stream_ring(d->out);
 	uint8_t buf[READ_CHUNK + QUBES_AUDIO_FRAME_BYTES];
 	uint32_t moved = 0;
 
+	pthread_mutex_lock(&d->play_lock);
 	for (int round = 0; round < MAX_ROUNDS; round++) {
 		int ready = libvchan_data_ready(d->play.vc);
 		if (ready <= 0)
@@ -101,11 +114,14 @@ void qubes_daemon_pump_playback(struct qubes_daemon *d)
 			break;
 		uint32_t put = vsnd_ring_write(ring, buf, (uint32_t)frames);
 		moved += put;
-		d->stats.frames_played += put;
 	}
 	if (moved) {
+		atomic_fetch_add(&d->frames_played, moved);
 		d->play_in += moved;
 		vsnd_latency_enter(&d->play_lat, d->play_in, vsnd_now_ns());
+	}
+	pthread_mutex_unlock(&d->play_lock);
+	if (moved) {
 		if (d->auto_start) {
 			/* A VM that never sends cork words still plays; one that does costs nothing until it plays. */
 			d->auto_start = false;
@@ -123,8 +139,66 @@ void qubes_daemon_pump_playback(struct qubes_daemon *d)
 		set_paused(d, &d->play, false);
 }
 
+/*
+ * vsnd_audio_params.refill of the playback stream, on the host stream's
+ * realtime thread: top the ring up from the vchan to the @want frames this
+ * pull takes, no more. Frames read here are handed on at once, so they add
+ * no latency of ours. If the control loop holds the lock, this pull is short
+ * (an underrun) rather than waiting; it holds it only for a few reads.
+ */
+void qubes_daemon_refill(void *data, struct vsnd_ring *ring, uint32_t want)
+{
+	struct qubes_daemon *d = data;
+	if (pthread_mutex_trylock(&d->play_lock) != 0) {
+		atomic_store(&d->rt_fed, false);
+		return;
+	}
+	uint32_t have = vsnd_ring_readable(ring), moved = 0;
+	for (int round = 0; d->rt_vc && have + moved < want && round < MAX_ROUNDS; round++) {
+		uint32_t need = want - have - moved, room = vsnd_ring_writable(ring);
+		if (need > room)
+			need = room;
+		int ready = libvchan_data_ready(d->rt_vc);
+		if (need == 0 || ready <= 0)
+			break;
+		/* need >= 1 frame > the carried bytes: this completes at most @need frames. */
+		size_t max = (size_t)need * QUBES_AUDIO_FRAME_BYTES - d->carry.len;
+		if (max > READ_CHUNK)
+			max = READ_CHUNK;
+		if (max > (size_t)ready)
+			max = (size_t)ready;
+		int frames = qubes_read_frames(d->rt_vc, &d->carry, d->rt_buf, max);
+		if (frames < 0)
+			break;
+		moved += vsnd_ring_write(ring, d->rt_buf, (uint32_t)frames);
+	}
+	uint64_t now = vsnd_now_ns();
+	if (moved) {
+		atomic_fetch_add(&d->frames_played, moved);
+		d->play_in += moved;
+		vsnd_latency_enter(&d->play_lat, d->play_in, now);
+	}
+	/* This pull hands on the first @want frames of the ring, whoever put them there. */
+	uint32_t queued = have + moved, taken = queued < want ? queued : want;
+	vsnd_latency_leave(&d->play_lat, d->play_in - (queued - taken), now);
+	atomic_store(&d->rt_fed, d->rt_vc && have + moved >= want);
+	pthread_mutex_unlock(&d->play_lock);
+}
+
+void qubes_daemon_rt_update(struct qubes_daemon *d)
+{
+	libvchan_t *vc = d->out && d->play.connected && !d->corked && !d->auto_start ? d->play.vc : NULL;
+	if (vc == d->rt_vc)
+		return;
+	pthread_mutex_lock(&d->play_lock);
+	d->rt_vc = vc;
+	atomic_store(&d->rt_fed, false);
+	pthread_mutex_unlock(&d->play_lock);
+}
+
 void qubes_daemon_apply_cork(struct qubes_daemon *d)
 {
+	qubes_daemon_rt_update(d);
 	if (!d->out)
 		return;
 	if (!d->corked) {
@@ -171,9 +245,14 @@ static void out_event(void *data, int fd, uint32_t events)
 			  vsnd_audio_state_name(st.state));
 	}
 	if (ev & VSND_AUDIO_EVENT_DATA) {
-		struct vsnd_audio_status st;
-		vsnd_audio_stream_get_status(d->out, &st);
-		vsnd_latency_leave(&d->play_lat, st.frames, vsnd_now_ns());
+		/* Frames the realtime thread read itself it also counted out; only ours wait here. */
+		if (!(d->rt_vc && atomic_load(&d->rt_fed))) {
+			struct vsnd_audio_status st;
+			vsnd_audio_stream_get_status(d->out, &st);
+			pthread_mutex_lock(&d->play_lock);
+			vsnd_latency_leave(&d->play_lat, st.frames, vsnd_now_ns());
+			pthread_mutex_unlock(&d->play_lock);
+		}
 		qubes_daemon_pump_playback(d);
 	}
 	if (d->cork_pending)
@@ -189,6 +268,8 @@ int qubes_daemon_open_playback(struct qubes_daemon *d)
 	p.stream_name = "playback";
 	p.volume = d->cfg.volume;
 	p.muted = d->cfg.mute;
+	p.refill = qubes_daemon_refill;
+	p.refill_data = d;
 	d->out = vsnd_audio_stream_new(d->audio, &p);
 	if (!d->out)
 		return -errno;
@@ -204,6 +285,7 @@ int qubes_daemon_open_playback(struct qubes_daemon *d)
 	vsnd_latency_reset(&d->play_lat);
 	if (!d->corked && !d->auto_start)
 		vsnd_audio_stream_start(d->out);
+	qubes_daemon_rt_update(d);
 	set_paused(d, &d->play, false);
 	qubes_daemon_pump_playback(d);
 	return 0;
@@ -211,6 +293,10 @@ int qubes_daemon_open_playback(struct qubes_daemon *d)
 
 void qubes_daemon_close_playback(struct qubes_daemon *d)
 {
+	struct vsnd_audio_stream *out = d->out;
+	d->out = NULL;
+	qubes_daemon_rt_update(d);
+	d->out = out;
 	vsnd_loop_remove(d->out_src);
 	d->out_src = NULL;
 	vsnd_audio_stream_destroy(d->out);
@@ -375,6 +461,7 @@ static void on_word(void *data, enum qubes_ctl_event ev, uint32_t word)
 			d->corked = true;
 			d->cork_pending = true;
 			d->cork_at = 0;
+			qubes_daemon_rt_update(d); /* the realtime thread stops reading: the tail is ours */
 			qubes_daemon_pump_playback(d); /* take what the VM sent before the cork */
 			qubes_daemon_apply_cork(d);
 		}

@@ -3,6 +3,9 @@
 #ifndef VSND_QUBES_DAEMON_PRIVATE_H
 #define VSND_QUBES_DAEMON_PRIVATE_H
 
+#include <pthread.h>
+#include <stdatomic.h>
+
 #include "ctlsock.h"
 #include "daemon.h"
 #include "dbus.h"
@@ -15,6 +18,8 @@
 #include "vsnd/log.h"
 
 extern struct vsnd_log_topic qubes_daemon_log;
+
+#define QUBES_DAEMON_READ_CHUNK 16384 /* bytes per vchan read: ~93 ms of audio */
 
 struct vchan_end {
 	libvchan_t *vc;
@@ -66,6 +71,21 @@ struct qubes_daemon {
 	struct vsnd_loop_source *status_timer;
 	bool publish_soon; /* status_timer armed once for counters that changed */
 
+	/*
+	 * While the host stream runs, its realtime thread reads the playback
+	 * vchan itself, just in time (qubes_daemon_refill): VM audio waits in
+	 * the vchan, where the VM's rate control sees it, not in our ring, and
+	 * a control loop that wakes late can no longer starve the host clock.
+	 * play_lock guards what both threads touch: reads of play.vc, carry,
+	 * the ring's write side, play_in and play_lat. The realtime thread only
+	 * ever trylocks it.
+	 */
+	pthread_mutex_t play_lock;
+	libvchan_t *rt_vc;   /* the vchan the realtime thread may read now, or NULL */
+	_Atomic bool rt_fed; /* its last pull was met in full: no need to pump or to wake for VM writes */
+	_Atomic uint64_t frames_played;
+	uint8_t rt_buf[QUBES_DAEMON_READ_CHUNK + QUBES_AUDIO_FRAME_BYTES];
+
 	struct qubes_daemon_stats stats;
 	/* added latency: frame enters our code -> handed on (BENCH.md) */
 	struct vsnd_latency play_lat, mic_lat;
@@ -82,6 +102,9 @@ void qubes_daemon_pump_playback(struct qubes_daemon *d);
 void qubes_daemon_pump_mic(struct qubes_daemon *d);
 void qubes_daemon_apply_cork(struct qubes_daemon *d);
 void qubes_daemon_read_control(struct qubes_daemon *d);
+/* Let the realtime thread read the playback vchan iff the stream runs uncorked (call after changes). */
+void qubes_daemon_rt_update(struct qubes_daemon *d);
+void qubes_daemon_refill(void *data, struct vsnd_ring *ring, uint32_t want);
 
 /* daemon.c */
 void qubes_daemon_vm_gone(struct qubes_daemon *d, const char *why);

@@ -159,14 +159,20 @@ static int start_connect(struct qubes_daemon *d, struct vchan_end *e, int port)
 	return 0;
 }
 
-static void close_end(struct vchan_end *e)
+static void close_end(struct qubes_daemon *d, struct vchan_end *e)
 {
 	vsnd_loop_remove(e->src);
 	e->src = NULL;
-	libvchan_close(e->vc);
-	e->vc = NULL;
 	e->connected = false;
 	e->paused = false;
+	if (e == &d->play) {
+		qubes_daemon_rt_update(d); /* off the realtime thread before it goes */
+		pthread_mutex_lock(&d->play_lock);
+	}
+	libvchan_close(e->vc);
+	e->vc = NULL;
+	if (e == &d->play)
+		pthread_mutex_unlock(&d->play_lock);
 }
 
 static void connect_vm(struct qubes_daemon *d)
@@ -182,19 +188,26 @@ static void connect_vm(struct qubes_daemon *d)
 void qubes_daemon_vm_gone(struct qubes_daemon *d, const char *why)
 {
 	bool was = d->play.connected && d->rec.connected;
-	/* What the VM already sent keeps playing from our ring; the rest is the VM's loss. */
-	close_end(&d->play);
-	close_end(&d->rec);
-	qubes_ctl_decoder_reset(&d->ctl);
-	d->carry.len = 0;
-	qubes_mic_set_requested(&d->mic, false);
-	/* Play out what is queued, then idle until the next VM session plays. */
+	/*
+	 * What the VM sent before it left still plays, as at a cork: taken from
+	 * the vchan (the realtime thread stops reading it) up to a ring; the
+	 * rest is the VM's loss. Then idle until the next VM session plays.
+	 */
 	if (!d->corked) {
 		d->corked = true;
 		d->cork_pending = true;
 		d->cork_at = 0;
-		qubes_daemon_apply_cork(d);
 	}
+	qubes_daemon_rt_update(d);
+	if (d->cork_pending)
+		qubes_daemon_pump_playback(d);
+	close_end(d, &d->play);
+	close_end(d, &d->rec);
+	qubes_ctl_decoder_reset(&d->ctl);
+	d->carry.len = 0;
+	qubes_mic_set_requested(&d->mic, false);
+	if (d->cork_pending)
+		qubes_daemon_apply_cork(d);
 	if (was)
 		vsnd_info(&qubes_daemon_log, "%s: VM disconnected (%s); waiting for it again", d->vm_name, why);
 	qubes_daemon_publish(d);
@@ -251,12 +264,17 @@ static void vchan_event(struct qubes_daemon *d, struct vchan_end *e)
 			both_connected(d);
 		return;
 	}
-	if (libvchan_wait(e->vc) < 0 || libvchan_is_open(e->vc) != VCHAN_CONNECTED) {
+	/* The realtime thread may be reading the playback vchan right now. */
+	bool play = e == &d->play;
+	if (play)
+		pthread_mutex_lock(&d->play_lock);
+	bool gone = libvchan_wait(e->vc) < 0 || libvchan_is_open(e->vc) != VCHAN_CONNECTED;
+	if (play)
+		pthread_mutex_unlock(&d->play_lock);
+	if (gone) {
 		/* Take what it sent before it left, then reconnect. */
 		if (e == &d->rec)
 			qubes_daemon_read_control(d);
-		else
-			qubes_daemon_pump_playback(d);
 		qubes_daemon_vm_gone(d, "vchan closed");
 		return;
 	}
@@ -444,6 +462,7 @@ struct qubes_daemon *qubes_daemon_new(const struct qubes_daemon_config *c, struc
 	snprintf(d->vm_name, sizeof(d->vm_name), "%s", c->vm_name);
 	d->cfg.vm_name = d->vm_name;
 	d->cfg.audio.vm_name = d->vm_name;
+	pthread_mutex_init(&d->play_lock, NULL);
 	d->rl_discard = (struct vsnd_ratelimit)VSND_RATELIMIT_INIT(VSND_NSEC_PER_SEC, 1);
 	d->rl_mic = (struct vsnd_ratelimit)VSND_RATELIMIT_INIT(5 * VSND_NSEC_PER_SEC, 1);
 	d->rl_ctl = (struct vsnd_ratelimit)VSND_RATELIMIT_INIT(VSND_NSEC_PER_SEC, 5);
@@ -493,8 +512,8 @@ void qubes_daemon_destroy(struct qubes_daemon *d)
 	drain_playback(d);
 	qubes_daemon_close_playback(d);
 	vsnd_audio_destroy(d->audio);
-	close_end(&d->play);
-	close_end(&d->rec);
+	close_end(d, &d->play);
+	close_end(d, &d->rec);
 	remove_keys(d, d->store);
 	remove_keys(d, d->status_store);
 	qubes_store_destroy(d->status_store);
@@ -508,6 +527,7 @@ void qubes_daemon_destroy(struct qubes_daemon *d)
 	vsnd_loop_remove(d->retry_timer);
 	vsnd_loop_remove(d->status_timer);
 	vsnd_loop_remove(d->cork_timer);
+	pthread_mutex_destroy(&d->play_lock);
 	free(d);
 }
 
@@ -526,8 +546,11 @@ void qubes_daemon_get_stats(struct qubes_daemon *d, struct qubes_daemon_stats *s
 		d->stats.server_delay_frames = s.delay_frames;
 		d->stats.underruns = (uint32_t)s.underrun_frames;
 	}
+	d->stats.frames_played = atomic_load(&d->frames_played);
+	pthread_mutex_lock(&d->play_lock);
 	d->stats.play_lat_p50_us = (uint32_t)(vsnd_latency_quantile(&d->play_lat, 500) / 1000);
 	d->stats.play_lat_p99_us = (uint32_t)(vsnd_latency_quantile(&d->play_lat, 990) / 1000);
+	pthread_mutex_unlock(&d->play_lock);
 	d->stats.mic_lat_p50_us = (uint32_t)(vsnd_latency_quantile(&d->mic_lat, 500) / 1000);
 	d->stats.mic_lat_p99_us = (uint32_t)(vsnd_latency_quantile(&d->mic_lat, 990) / 1000);
 	*st = d->stats;

@@ -36,9 +36,10 @@ struct qubes_daemon_config {
 	struct vsnd_audio_opts audio;  /* backend options (vm_name is set from vm_name) */
 	uint32_t period_frames;        /* host clock period (default 441 = 10 ms) */
 	uint32_t ring_periods;         /* ring of each direction, in periods (default 4) */
-	uint32_t fill_frames;          /* playback: read from the VM only while our ring holds
-					  fewer frames (0 = the whole ring); the rest waits in the
-					  vchan, where the VM's rate control sees it */
+	uint32_t fill_frames;          /* playback, main loop (before the host stream runs, or
+					  with unclocked backends; else the realtime thread reads
+					  just in time): read from the VM only while our ring holds
+					  fewer frames (0 = the whole ring) */
 	float volume;                  /* initial volume 0..1.5, < 0 = server default */
 	bool mute;                     /* initial mute */
 	const char *control_path;      /* audio-control socket, NULL = none */
