@@ -33,11 +33,16 @@ def proc_cpu(pid):
 
 
 def proc_ctxsw(pid):
+    """Context switches of every thread (the main loop and the audio thread)."""
     n = 0
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if "ctxt_switches" in line:
-                n += int(line.split()[1])
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/status") as f:
+                for line in f:
+                    if "ctxt_switches" in line:
+                        n += int(line.split()[1])
+        except FileNotFoundError:
+            pass  # a thread that ended meanwhile
     return n
 
 

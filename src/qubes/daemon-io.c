@@ -150,6 +150,7 @@ void qubes_daemon_refill(void *data, struct vsnd_ring *ring, uint32_t want)
 {
 	struct qubes_daemon *d = data;
 	if (pthread_mutex_trylock(&d->play_lock) != 0) {
+		atomic_fetch_add(&d->rt_busy, 1);
 		atomic_store(&d->rt_fed, false);
 		return;
 	}
@@ -158,15 +159,16 @@ void qubes_daemon_refill(void *data, struct vsnd_ring *ring, uint32_t want)
 		uint32_t need = want - have - moved, room = vsnd_ring_writable(ring);
 		if (need > room)
 			need = room;
-		int ready = libvchan_data_ready(d->rt_vc);
-		if (need == 0 || ready <= 0)
+		if (need == 0)
 			break;
-		/* need >= 1 frame > the carried bytes: this completes at most @need frames. */
+		/*
+		 * need >= 1 frame > the carried bytes: this completes at most
+		 * @need frames. No data_ready first: a non-blocking read says
+		 * as much, and each system call counts on this thread.
+		 */
 		size_t max = (size_t)need * QUBES_AUDIO_FRAME_BYTES - d->carry.len;
 		if (max > READ_CHUNK)
 			max = READ_CHUNK;
-		if (max > (size_t)ready)
-			max = (size_t)ready;
 		int frames = qubes_read_frames(d->rt_vc, &d->carry, d->rt_buf, max);
 		if (frames < 0)
 			break;

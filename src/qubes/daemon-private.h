@@ -84,6 +84,7 @@ struct qubes_daemon {
 	libvchan_t *rt_vc;   /* the vchan the realtime thread may read now, or NULL */
 	_Atomic bool rt_fed; /* its last pull was met in full: no need to pump or to wake for VM writes */
 	_Atomic uint64_t frames_played;
+	_Atomic uint32_t rt_busy; /* refills that found the lock held */
 	uint8_t rt_buf[QUBES_DAEMON_READ_CHUNK + QUBES_AUDIO_FRAME_BYTES];
 
 	struct qubes_daemon_stats stats;

@@ -62,6 +62,7 @@ struct qubes_daemon_stats {
 	uint32_t latency_frames;       /* playback: ring + server delay now */
 	uint32_t server_delay_frames;  /* of which the server's delay */
 	uint32_t underruns;            /* host stream underrun frames (from the backend) */
+	uint32_t rt_busy;              /* just-in-time reads skipped: the main loop held the lock */
 	/* added latency (frame enters our code -> handed on), microseconds */
 	uint32_t play_lat_p50_us, play_lat_p99_us, mic_lat_p50_us, mic_lat_p99_us;
 };
