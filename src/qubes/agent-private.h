@@ -33,7 +33,9 @@ struct agent_dir {
 	struct spa_io_rate_match *rate_match; /* RT */
 	struct qubes_rate rc;                 /* RT */
 	bool primed;                          /* RT, record: the target was reached, audio flows */
-	uint32_t target;                      /* frames of queue the DLL holds */
+	uint32_t target;                      /* frames of queue the DLL holds (configured) */
+	uint32_t last_after;                  /* RT, playback: the queue right after our last cycle */
+	double host_read;                     /* RT, playback: the host's read size, averaged */
 	bool running;                         /* main: the stream is STREAMING */
 	struct vsnd_ring ring;                /* SPSC: RT <-> main loop */
 
@@ -56,6 +58,7 @@ struct agent_dir {
 	atomic_ullong dropped;       /* whole frames lost to an overrun / no host */
 	atomic_ullong silence;       /* frames of silence for an underrun */
 	atomic_uint fill;            /* queued frames seen at the last cycle */
+	atomic_uint target_now;      /* the target held now (playback: raised for long host reads) */
 	_Atomic double rate;         /* the resampler correction of the last cycle */
 };
 

@@ -31,9 +31,19 @@ void qubes_agent_config_defaults(struct qubes_agent_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->domid = -1;
-	c->target_frames = 441;
+	/*
+	 * vsnd-qubes reads the vchan just in time, a 10 ms period at once: the
+	 * queue saw-tooths by a period around its average, so the target is a
+	 * period and a half (5 ms to spare just before each read).
+	 */
+	c->target_frames = 662;
 	c->rec_target_frames = 882;
-	c->prefill_frames = 441 + 1103; /* vsnd-qubes' ring runs between 2 and 3 periods of 441 */
+	/*
+	 * The target, no more: vsnd-qubes takes a period of it before its
+	 * stream runs and the rest is there for its first just-in-time reads;
+	 * more would stay as latency until the rate control drains it.
+	 */
+	c->prefill_frames = 662;
 	c->quantum_frames = 256;
 	c->play_vchan_bytes = 8192;
 	c->rec_vchan_bytes = 8192;
@@ -95,7 +105,7 @@ int qubes_agent_config_set(struct qubes_agent_config *c, const char *key, const 
 
 /* ---- data thread ---- */
 
-static void update_rate(struct agent_dir *d, uint32_t queued)
+static void update_rate(struct agent_dir *d, uint32_t queued, uint32_t target)
 {
 	struct spa_io_rate_match *rm = d->rate_match;
 	atomic_store_explicit(&d->fill, queued, memory_order_relaxed);
@@ -113,7 +123,8 @@ static void update_rate(struct agent_dir *d, uint32_t queued)
 	 * c > 1: too little queued. The sink then takes frames from the graph
 	 * faster, the source hands them out slower.
 	 */
-	double c = qubes_rate_update(&d->rc, queued, d->target, d->agent->cfg.quantum_frames,
+	atomic_store_explicit(&d->target_now, target, memory_order_relaxed);
+	double c = qubes_rate_update(&d->rc, queued, target, d->agent->cfg.quantum_frames,
 				     QUBES_AUDIO_RATE);
 	double rate = d->playback ? c : 1.0 / c;
 	SPA_FLAG_SET(rm->flags, SPA_IO_RATE_MATCH_FLAG_ACTIVE);
@@ -136,6 +147,30 @@ static void prefill(struct agent_dir *d, uint32_t frames)
 	vsnd_ring_write_commit(&d->ring, n);
 }
 
+/*
+ * The playback target: the configured one, or a read and a half of the
+ * host's if that is more. vsnd-qubes reads the vchan just in time, a host
+ * period at once, so the queue saw-tooths by a period around its average:
+ * a host with 20 ms periods (or pacat-simple-vchan's larger requests) needs
+ * more than the 15 ms default holds. The read size is what left the queue
+ * between two of our cycles, averaged (a first large request at a start
+ * does not set it).
+ */
+static uint32_t sink_target(struct agent_dir *d, uint32_t queued, bool linked)
+{
+	if (!linked) {
+		d->host_read = 0; /* the next host may read otherwise */
+		d->last_after = 0;
+		return d->target;
+	}
+	if (d->last_after > queued) {
+		double took = d->last_after - queued;
+		d->host_read = d->host_read > 0 ? d->host_read + (took - d->host_read) / 16.0 : took;
+	}
+	uint32_t want = (uint32_t)(1.5 * d->host_read);
+	return want > d->target ? want : d->target;
+}
+
 static void sink_process(void *data)
 {
 	struct agent_dir *d = data;
@@ -149,11 +184,14 @@ static void sink_process(void *data)
 	uint32_t queued = vsnd_ring_readable(&d->ring) +
 			  atomic_load_explicit(&d->vchan_frames, memory_order_relaxed);
 
-	update_rate(d, queued);
 	bool linked = atomic_load_explicit(&d->linked, memory_order_acquire);
-	if (linked && atomic_exchange_explicit(&d->flush, false, memory_order_acq_rel) &&
-	    queued < d->agent->cfg.prefill_frames)
-		prefill(d, d->agent->cfg.prefill_frames - queued);
+	uint32_t target = sink_target(d, queued, linked);
+	update_rate(d, queued, target);
+	uint32_t start = SPA_MAX(d->agent->cfg.prefill_frames, target), prefilled = 0;
+	if (linked && atomic_exchange_explicit(&d->flush, false, memory_order_acq_rel) && queued < start) {
+		prefilled = start - queued;
+		prefill(d, prefilled);
+	}
 	/*
 	 * A host that stopped taking audio (its sound server starting slowly,
 	 * a stall): past this much, a cycle is dropped rather than queued, so
@@ -162,13 +200,14 @@ static void sink_process(void *data)
 	 * periods than the prefill assumes stay well inside it).
 	 */
 	const struct qubes_agent_config *c = &d->agent->cfg;
-	bool backlog = queued > 2 * (c->prefill_frames + c->target_frames) + 4 * c->quantum_frames;
+	bool backlog = queued > 2 * (c->prefill_frames + target) + 4 * c->quantum_frames;
 	uint32_t put = 0;
 	if (sd->data && linked && !backlog)
 		put = vsnd_ring_write(&d->ring, SPA_PTROFF(sd->data, off, void), frames);
 	atomic_fetch_add_explicit(&d->frames, put, memory_order_relaxed);
 	if (put < frames)
 		atomic_fetch_add_explicit(&d->dropped, frames - put, memory_order_relaxed);
+	d->last_after = queued + prefilled + put;
 	pw_stream_queue_buffer(d->stream, b);
 	if (put)
 		pw_loop_signal_event(d->agent->loop, d->agent->wake);
@@ -192,7 +231,7 @@ static void source_process(void *data)
 	uint32_t queued = vsnd_ring_readable(&d->ring) +
 			  atomic_load_explicit(&d->vchan_frames, memory_order_relaxed);
 
-	update_rate(d, queued);
+	update_rate(d, queued, d->target);
 	/*
 	 * Start (and restart after an underrun) only once the target is
 	 * queued: the host delivers a period at a time, so starting on the
@@ -418,6 +457,7 @@ void qubes_agent_get_stats(struct qubes_agent *a, struct qubes_agent_stats *st)
 	st->silence_frames = atomic_load(&a->rec.silence);
 	st->ctl_words = a->ctl_words;
 	st->play_fill_frames = atomic_load(&a->play.fill);
+	st->play_target_frames = atomic_load(&a->play.target_now);
 	st->rec_fill_frames = atomic_load(&a->rec.fill);
 	st->play_rate = atomic_load(&a->play.rate);
 	st->rec_rate = atomic_load(&a->rec.rate);
@@ -430,10 +470,12 @@ int qubes_agent_format_stats(const struct qubes_agent_stats *st, char *buf, size
 	return snprintf(buf, len,
 			"domid=%d play_connected=%d rec_connected=%d sink_running=%d source_running=%d "
 			"frames_sent=%llu frames_dropped=%llu frames_received=%llu silence_frames=%llu "
-			"ctl_words=%llu connects=%u play_fill=%u rec_fill=%u play_rate=%.6f rec_rate=%.6f",
+			"ctl_words=%llu connects=%u play_fill=%u play_target=%u rec_fill=%u play_rate=%.6f "
+			"rec_rate=%.6f",
 			st->domid, st->play_connected, st->rec_connected, st->sink_running,
 			st->source_running, (unsigned long long)st->frames_sent,
 			(unsigned long long)st->frames_dropped, (unsigned long long)st->frames_received,
 			(unsigned long long)st->silence_frames, (unsigned long long)st->ctl_words,
-			st->connects, st->play_fill_frames, st->rec_fill_frames, st->play_rate, st->rec_rate);
+			st->connects, st->play_fill_frames, st->play_target_frames, st->rec_fill_frames,
+			st->play_rate, st->rec_rate);
 }

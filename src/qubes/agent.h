@@ -36,12 +36,11 @@ struct qubes_agent_config {
 	int domid;               /* host (audio VM) domain; < 0: QubesDB, else 0 */
 	const char *domid_store; /* directory store holding /qubes-audio-domain-xid (tests,
 				    non-Qubes); NULL: QubesDB where built in */
-	uint32_t target_frames;  /* playback: queued frames the loop holds (default 441 = 10 ms) */
+	uint32_t target_frames;  /* playback: queued frames the loop holds (default 662 = 15 ms) */
 	uint32_t rec_target_frames; /* record: the same (default 882 = 20 ms: the host delivers a
 				       10 ms period at a time, the graph takes quanta between) */
-	uint32_t prefill_frames; /* silence queued when playback starts: the target plus what
-				    the host daemon holds on average (default 441 + 1103 = 35 ms:
-				    vsnd-qubes' ring runs between 2 and 3 periods of 441) */
+	uint32_t prefill_frames; /* silence queued when playback starts (default 662 = 15 ms,
+				    the target: vsnd-qubes keeps no queue of its own) */
 	uint32_t quantum_frames; /* node.latency asked of the graph (default 256) */
 	uint32_t play_vchan_bytes; /* vchan ring sizes (default 8192 each) */
 	uint32_t rec_vchan_bytes;
@@ -70,6 +69,7 @@ struct qubes_agent_stats {
 	uint64_t silence_frames;    /* source: underrun filled with silence */
 	uint64_t ctl_words;         /* control words sent */
 	uint32_t play_fill_frames;  /* queued toward the host now (ring + vchan) */
+	uint32_t play_target_frames; /* what the rate control holds it at (>= --target-ms) */
 	uint32_t rec_fill_frames;   /* queued from the host now */
 	double play_rate, rec_rate; /* resampler correction now */
 	uint32_t connects;          /* host connections on 4714 */

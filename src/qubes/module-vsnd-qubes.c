@@ -4,7 +4,7 @@
  * PipeWire daemon (replaces qubes-pw-module). Loaded from a config fragment:
  *
  *   context.modules = [ { name = libpipewire-module-vsnd-qubes
- *                         args = { domid = 0 target-ms = 10 } } ]
+ *                         args = { domid = 0 target-ms = 15 } } ]
  *
  * The arguments are qubes_agent_config_set()'s keys (agent.h). The nodes
  * live on the daemon's own core; the module's log lines go to PipeWire's log.

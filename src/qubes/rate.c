@@ -33,6 +33,13 @@ double qubes_rate_update(struct qubes_rate *r, uint32_t queued, uint32_t target,
 	 */
 	if (r->fill_avg < target / 4.0)
 		return 1.0 + QUBES_RATE_CATCH_UP;
+	/*
+	 * Far over (the host stopped reading for a while and the backlog is
+	 * latency now, or a start queued more than the host takes): drain it
+	 * as fast, 5 ms per second, not 1, down to one and a half targets.
+	 */
+	if (r->fill_avg > 1.5 * target)
+		return 1.0 - QUBES_RATE_CATCH_UP;
 	double z3 = r->dll.z3;
 	/* spa_dll's output falls as the error grows: 2 - out rises with it. */
 	double corr = 2.0 - spa_dll_update(&r->dll, error);

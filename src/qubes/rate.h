@@ -2,8 +2,8 @@
 /*
  * The agent's rate control: from the frames queued on a path (agent ring +
  * vchan) to the resampler correction that holds them at a target. A DLL
- * (spa_dll) on the queue's average, its output clamped to +-0.1 % (up to
- * +0.5 % while the queue is nearly empty), with
+ * (spa_dll) on the queue's average, its output clamped to +-0.1 % (+0.5 %
+ * while the queue is nearly empty, -0.5 % while over 1.5 times the target), with
  * conditional integration: while the output is held at the clamp, the
  * integrator does not keep growing (without that, a long recovery from an
  * empty queue "winds up" and then overshoots the target by tens of ms).
@@ -19,7 +19,7 @@
 
 /* The resampler is never asked for more than this (+-0.1 % = 1.7 cents: inaudible). */
 #define QUBES_RATE_MAX_CORRECTION 0.001
-/* ... except while the queue is nearly empty: catching up, up to +0.5 %. */
+/* ... except while the queue is nearly empty or over 1.5 targets: catching up, +-0.5 %. */
 #define QUBES_RATE_CATCH_UP 0.005
 /* The DLL acts on at most this much error per cycle, so one late cycle cannot swing the rate. */
 #define QUBES_RATE_MAX_ERROR 256.0
@@ -36,7 +36,7 @@ void qubes_rate_reset(struct qubes_rate *r);
 /*
  * One cycle: QUEUED frames on the path now, TARGET to hold, QUANTUM the
  * cycle's length in frames at RATE Hz. Returns the correction factor c in
- * [1 - MAX, 1 + CATCH_UP]: > 1 when too little is queued. A sink (consumes from
+ * [1 - CATCH_UP, 1 + CATCH_UP]: > 1 when too little is queued. A sink (consumes from
  * the graph) sets the resampler's rate to c (takes more per cycle), a source
  * (produces into the graph) to 1 / c.
  */

@@ -3,12 +3,11 @@
  * The agent's rate control (src/qubes/rate.c) in a simulated playback path:
  * the VM graph runs a 256-frame quantum at 48 kHz, the agent's resampler
  * turns it into 235.2 frames at 44.1 kHz times the correction, and the host
- * takes 441-frame periods on its own clock (which drifts) from vsnd-qubes'
- * ring, which takes from the vchan whatever fits under its fill limit (3
- * periods), unseen by the agent. Checks: the queue
- * settles at the target; after the VM's graph stalls and the queue runs dry,
- * it is rebuilt without overshooting the target (no integrator wind-up);
- * the correction never leaves +-0.1 %.
+ * (vsnd-qubes) reads 441-frame periods just in time on its own clock (which
+ * drifts). Checks: the queue settles at the target with the correction
+ * inside +-0.1 %; after the VM's graph stalls and the queue runs dry, it is
+ * rebuilt without overshooting (no integrator wind-up); a backlog the host
+ * left is drained within seconds.
  */
 #include <math.h>
 #include <stdio.h>
@@ -26,52 +25,54 @@ static int failures;
 		}                                                                      \
 	} while (0)
 
-#define TARGET 441u
+#define TARGET 662u /* the agent's default: 15 ms */
 #define QUANTUM 256u
 #define SECONDS 150
-#define HOST_FILL 1323.0 /* vsnd-qubes' default fill: 3 periods of 441 */
+
+struct stall {
+	double at, len; /* [at, at + len) in seconds; len 0 = none */
+};
 
 struct sim {
 	struct qubes_rate rc;
-	double queue;          /* frames on the path the agent sees (its ring + the vchan) */
-	double host;           /* frames in vsnd-qubes' ring */
-	double avg[SECONDS];   /* the queue averaged over each second */
-	double tot[SECONDS];   /* queue + vsnd-qubes' ring, averaged over each second */
-	double cmin, cmax;     /* corrections seen */
-	long underruns;        /* host periods that found less than a period */
+	double queue;        /* frames on the path the agent sees (its ring + the vchan) */
+	double avg[SECONDS]; /* the queue averaged over each second */
+	double cmin, cmax;   /* corrections seen */
+	long underruns;      /* host periods that found less than a period */
 };
 
-/* vsnd-qubes reads the vchan as data comes, up to its fill limit. */
-static void take(struct sim *s)
+static bool in(struct stall st, double t)
 {
-	double n = fmin(s->queue, HOST_FILL - s->host);
-	s->queue -= n;
-	s->host += n;
+	return st.len > 0 && t >= st.at && t < st.at + st.len;
 }
 
-/* Host clock faster than ours by DRIFT (e.g. 3e-4); the VM graph stalls (produces nothing) in [stall_at, stall_at + stall_len). */
-static void run(struct sim *s, double drift, double stall_at, double stall_len)
+/*
+ * Host clock faster than ours by DRIFT (e.g. 3e-4). The VM graph stalls
+ * (produces nothing) during @vm; the host stops reading during @host (the
+ * backlog it leaves is latency from then on).
+ */
+static void run(struct sim *s, double drift, struct stall vm, struct stall host)
 {
 	const double ta = QUANTUM / 48000.0, th = 441.0 / 44100.0 / (1.0 + drift);
 	double t_agent = 0, t_host = th / 3;
-	double sum[SECONDS] = { 0 }, sum_tot[SECONDS] = { 0 };
+	double sum[SECONDS] = { 0 };
 	long n[SECONDS] = { 0 };
 	s->queue = TARGET;
-	s->host = HOST_FILL;
 	s->cmin = s->cmax = 1.0;
 	s->underruns = 0;
 	qubes_rate_reset(&s->rc);
 	while (t_agent < SECONDS) {
 		if (t_host <= t_agent) {
-			/* A period, or what is there (and an underrun). */
-			if (s->host < 441.0)
-				s->underruns++;
-			s->host = s->host > 441.0 ? s->host - 441.0 : 0;
-			take(s);
+			/* vsnd-qubes reads a period just in time, or what is there (an underrun). */
+			if (!in(host, t_host)) {
+				if (s->queue < 441.0)
+					s->underruns++;
+				s->queue = s->queue > 441.0 ? s->queue - 441.0 : 0;
+			}
 			t_host += th;
 			continue;
 		}
-		if (t_agent >= stall_at && t_agent < stall_at + stall_len) {
+		if (in(vm, t_agent)) {
 			t_agent += ta;
 			continue;
 		}
@@ -81,16 +82,21 @@ static void run(struct sim *s, double drift, double stall_at, double stall_len)
 		s->cmax = fmax(s->cmax, c);
 		int sec = (int)t_agent;
 		sum[sec] += s->queue;
-		sum_tot[sec] += s->queue + s->host;
 		n[sec]++;
 		s->queue += QUANTUM * 44100.0 / 48000.0 * c;
-		take(s);
 		t_agent += ta;
 	}
-	for (int i = 0; i < SECONDS; i++) {
+	for (int i = 0; i < SECONDS; i++)
 		s->avg[i] = n[i] ? sum[i] / n[i] : 0;
-		s->tot[i] = n[i] ? sum_tot[i] / n[i] : 0;
-	}
+}
+
+/* The first whole second from @from on whose average queue is within @tol of the target. */
+static int settled_at(const struct sim *s, int from, double tol)
+{
+	int i = from;
+	while (i < SECONDS && fabs(s->avg[i] - TARGET) > tol)
+		i++;
+	return i;
 }
 
 static double max_avg(const struct sim *s, int from, int to)
@@ -111,17 +117,18 @@ static double min_avg(const struct sim *s, int from, int to)
 
 int main(void)
 {
-	/* The average queue the host's 441-frame bites leave when we hold TARGET at our measuring points. */
+	const struct stall none = { 0, 0 };
 	struct sim s;
 	const double drifts[] = { 0, 3e-4, -3e-4, 8e-4, -8e-4 };
 	for (unsigned i = 0; i < sizeof(drifts) / sizeof(drifts[0]); i++) {
 		double d = drifts[i];
-		run(&s, d, 1e9, 0);
+		run(&s, d, none, none);
 		/* Settled within 30 s, then held: no underrun, the queue near its target. */
 		CHECK(min_avg(&s, 30, SECONDS) > TARGET - 60 && max_avg(&s, 30, SECONDS) < TARGET + 60,
 		      "drift %g: queue %.0f..%.0f frames after 30 s (target %u)", d, min_avg(&s, 30, SECONDS),
 		      max_avg(&s, 30, SECONDS), TARGET);
-		CHECK(s.cmin >= 1.0 - QUBES_RATE_MAX_CORRECTION && s.cmax <= 1.0 + QUBES_RATE_CATCH_UP,
+		CHECK(s.underruns == 0, "drift %g: %ld underruns", d, s.underruns);
+		CHECK(s.cmin >= 1.0 - QUBES_RATE_MAX_CORRECTION && s.cmax <= 1.0 + QUBES_RATE_MAX_CORRECTION,
 		      "drift %g: correction %f..%f", d, s.cmin, s.cmax);
 		printf("drift %+.4f %%: queue %.0f..%.0f after 30 s, correction %.5f..%.5f, %ld underruns\n",
 		       d * 100, min_avg(&s, 30, SECONDS), max_avg(&s, 30, SECONDS), s.cmin, s.cmax, s.underruns);
@@ -129,34 +136,40 @@ int main(void)
 
 	/*
 	 * The VM's graph stalls for 100 ms at 20 s: the queue runs dry and is
-	 * rebuilt at the +0.1 % limit (~10 s). A DLL that integrated the error
-	 * all along the way would then overshoot by up to tens of ms.
+	 * rebuilt, at +0.5 % while nearly empty, then at the +0.1 % limit. A DLL
+	 * that integrated the error all along the way would then overshoot by
+	 * up to tens of ms.
 	 */
 	for (int k = 0; k < 2; k++) {
 		double d = k ? 3e-4 : 0;
-		run(&s, d, 20.0, 0.1);
+		run(&s, d, (struct stall){ 20.0, 0.1 }, none);
 		double over = max_avg(&s, 21, SECONDS) - TARGET;
+		int back = settled_at(&s, 21, 60);
 		CHECK(over < 80, "drift %g: after the stall the queue overshot the target by %.0f frames", d, over);
+		CHECK(back - 20 <= 15, "drift %g: the queue took %d s to come back after the stall", d, back - 20);
 		CHECK(min_avg(&s, 60, SECONDS) > TARGET - 60 && max_avg(&s, 60, SECONDS) < TARGET + 60,
 		      "drift %g: queue %.0f..%.0f frames 40 s after the stall", d, min_avg(&s, 60, SECONDS),
 		      max_avg(&s, 60, SECONDS));
-		printf("stall, drift %+.4f %%: overshoot %.0f frames, queue %.0f..%.0f from 40 s after\n", d * 100,
-		       over, min_avg(&s, 60, SECONDS), max_avg(&s, 60, SECONDS));
+		printf("VM stall, drift %+.4f %%: back within 60 frames after %d s, overshoot %.0f frames\n",
+		       d * 100, back - 20, over);
 	}
+	/* A 4 ms stall (this machine's hypervisor makes them often) costs no underrun. */
+	run(&s, 0, (struct stall){ 20.0, 0.004 }, none);
+	CHECK(s.underruns == 0, "a 4 ms stall made %ld underruns", s.underruns);
+
 	/*
-	 * A 25 ms stall the queues absorb (no underrun): most of the loss is in
-	 * vsnd-qubes' ring, out of the agent's sight, and comes back at the
-	 * catch-up rate, within seconds rather than half a minute.
+	 * The host stops reading for 60 ms at 20 s: 2646 frames of backlog,
+	 * latency from then on. Drained at -0.5 % while over 1.5 targets,
+	 * back within 60 frames of it in under 25 s (at the 0.1 % limit alone:
+	 * about 60 s), without undershooting into underruns.
 	 */
-	run(&s, 0, 20.0, 0.025);
-	double steady = s.tot[19];
-	int back = 21;
-	while (back < SECONDS && s.tot[back] < steady - 220)
-		back++;
-	CHECK(s.underruns == 0, "a 25 ms stall made %ld underruns", s.underruns);
-	CHECK(back - 20 <= 12, "the path took %d s to get its depth back after a 25 ms stall", back - 20);
-	CHECK(max_avg(&s, 21, SECONDS) - TARGET < 80, "overshoot %.0f frames", max_avg(&s, 21, SECONDS) - TARGET);
-	printf("25 ms stall: path depth (%.0f frames) back within 5 ms after %d s, overshoot %.0f frames\n", steady,
-	       back - 20, max_avg(&s, 21, SECONDS) - TARGET);
+	run(&s, 0, none, (struct stall){ 20.0, 0.06 });
+	int back = settled_at(&s, 21, 60);
+	CHECK(max_avg(&s, 20, 22) > 2.5 * TARGET, "the host stall left no backlog (%.0f)", max_avg(&s, 20, 22));
+	CHECK(back - 20 <= 25, "the backlog took %d s to drain", back - 20);
+	CHECK(s.underruns == 0, "draining the backlog made %ld underruns", s.underruns);
+	CHECK(s.cmin >= 1.0 - QUBES_RATE_CATCH_UP, "correction %f", s.cmin);
+	printf("host stall 60 ms: backlog %.0f frames, back within 60 frames after %d s\n",
+	       max_avg(&s, 20, 22) - TARGET, back - 20);
 	return failures ? 1 : 0;
 }
