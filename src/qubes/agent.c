@@ -137,7 +137,7 @@ static void update_rate(struct agent_dir *d, uint32_t queued, uint32_t target)
  * Built up by the rate control instead, it would stretch the first seconds
  * of the audio (by up to 1 %) until the queue is there.
  */
-static void prefill(struct agent_dir *d, uint32_t frames)
+static uint32_t prefill(struct agent_dir *d, uint32_t frames)
 {
 	struct vsnd_ring_area ar[2];
 	uint32_t n = vsnd_ring_write_begin(&d->ring, ar, frames);
@@ -145,6 +145,7 @@ static void prefill(struct agent_dir *d, uint32_t frames)
 		if (ar[i].frames)
 			memset(ar[i].data, 0, (size_t)ar[i].frames * QUBES_AUDIO_FRAME_BYTES);
 	vsnd_ring_write_commit(&d->ring, n);
+	return n;
 }
 
 /*
@@ -187,10 +188,21 @@ static void sink_process(void *data)
 	bool linked = atomic_load_explicit(&d->linked, memory_order_acquire);
 	uint32_t target = sink_target(d, queued, linked);
 	update_rate(d, queued, target);
-	uint32_t start = SPA_MAX(d->agent->cfg.prefill_frames, target), prefilled = 0;
+	const struct qubes_agent_config *c = &d->agent->cfg;
+	uint32_t start = SPA_MAX(c->prefill_frames, target), prefilled = 0;
 	if (linked && atomic_exchange_explicit(&d->flush, false, memory_order_acq_rel) && queued < start) {
-		prefilled = start - queued;
-		prefill(d, prefilled);
+		prefilled = prefill(d, start - queued);
+	} else if (linked && d->host_read > 0 && queued < c->quantum_frames / 4) {
+		/*
+		 * The host read the queue dry: this graph stalled for longer than
+		 * the margin, and there is a gap already. Restore the margin with
+		 * silence at once: rebuilt by the rate control, the queue would
+		 * stay near empty for seconds, and each host read that finds less
+		 * than its period would be another gap (a crackle, not one gap).
+		 */
+		prefilled = prefill(d, target - queued);
+		qubes_rate_reset(&d->rc);
+		atomic_fetch_add_explicit(&d->reprimes, 1, memory_order_relaxed);
 	}
 	/*
 	 * A host that stopped taking audio (its sound server starting slowly,
@@ -199,7 +211,6 @@ static void sink_process(void *data)
 	 * slack up to the limit (twice the expected depth: hosts with longer
 	 * periods than the prefill assumes stay well inside it).
 	 */
-	const struct qubes_agent_config *c = &d->agent->cfg;
 	bool backlog = queued > 2 * (c->prefill_frames + target) + 4 * c->quantum_frames;
 	uint32_t put = 0;
 	if (sd->data && linked && !backlog)
@@ -458,6 +469,7 @@ void qubes_agent_get_stats(struct qubes_agent *a, struct qubes_agent_stats *st)
 	st->ctl_words = a->ctl_words;
 	st->play_fill_frames = atomic_load(&a->play.fill);
 	st->play_target_frames = atomic_load(&a->play.target_now);
+	st->play_reprimes = atomic_load(&a->play.reprimes);
 	st->rec_fill_frames = atomic_load(&a->rec.fill);
 	st->play_rate = atomic_load(&a->play.rate);
 	st->rec_rate = atomic_load(&a->rec.rate);
@@ -470,12 +482,13 @@ int qubes_agent_format_stats(const struct qubes_agent_stats *st, char *buf, size
 	return snprintf(buf, len,
 			"domid=%d play_connected=%d rec_connected=%d sink_running=%d source_running=%d "
 			"frames_sent=%llu frames_dropped=%llu frames_received=%llu silence_frames=%llu "
-			"ctl_words=%llu connects=%u play_fill=%u play_target=%u rec_fill=%u play_rate=%.6f "
-			"rec_rate=%.6f",
+			"ctl_words=%llu connects=%u play_fill=%u play_target=%u play_reprimes=%u rec_fill=%u "
+			"play_rate=%.6f rec_rate=%.6f",
 			st->domid, st->play_connected, st->rec_connected, st->sink_running,
 			st->source_running, (unsigned long long)st->frames_sent,
 			(unsigned long long)st->frames_dropped, (unsigned long long)st->frames_received,
 			(unsigned long long)st->silence_frames, (unsigned long long)st->ctl_words,
-			st->connects, st->play_fill_frames, st->play_target_frames, st->rec_fill_frames,
+			st->connects, st->play_fill_frames, st->play_target_frames, st->play_reprimes,
+			st->rec_fill_frames,
 			st->play_rate, st->rec_rate);
 }
