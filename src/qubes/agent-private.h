@@ -36,7 +36,6 @@ struct agent_dir {
 	uint32_t target;                      /* frames of queue the DLL holds (configured) */
 	uint32_t last_after;                  /* RT, playback: the queue right after our last cycle */
 	double host_read;                     /* RT, playback: the host's read size, averaged */
-	struct qubes_margin margin;           /* RT, playback: grown by host reads that found it dry */
 	bool running;                         /* main: the stream is STREAMING */
 	struct vsnd_ring ring;                /* SPSC: RT <-> main loop */
 

@@ -169,7 +169,7 @@ static uint32_t sink_target(struct agent_dir *d, uint32_t queued, bool linked)
 		d->host_read = d->host_read > 0 ? d->host_read + (took - d->host_read) / 16.0 : took;
 	}
 	uint32_t want = (uint32_t)(1.5 * d->host_read);
-	return (want > d->target ? want : d->target) + d->margin.boost;
+	return want > d->target ? want : d->target;
 }
 
 static void sink_process(void *data)
@@ -200,9 +200,6 @@ static void sink_process(void *data)
 		 * stay near empty for seconds, and each host read that finds less
 		 * than its period would be another gap (a crackle, not one gap).
 		 */
-		uint32_t before = d->margin.boost;
-		qubes_margin_miss(&d->margin, QUBES_AUDIO_RATE);
-		target += d->margin.boost - before;
 		prefilled = prefill(d, target - queued);
 		qubes_rate_reset(&d->rc);
 		atomic_fetch_add_explicit(&d->reprimes, 1, memory_order_relaxed);
@@ -222,7 +219,6 @@ static void sink_process(void *data)
 	if (put < frames)
 		atomic_fetch_add_explicit(&d->dropped, frames - put, memory_order_relaxed);
 	d->last_after = queued + prefilled + put;
-	qubes_margin_calm(&d->margin, put, QUBES_AUDIO_RATE);
 	pw_stream_queue_buffer(d->stream, b);
 	if (put)
 		pw_loop_signal_event(d->agent->loop, d->agent->wake);

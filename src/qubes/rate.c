@@ -8,24 +8,6 @@ void qubes_rate_reset(struct qubes_rate *r)
 	r->on = false;
 }
 
-void qubes_margin_miss(struct qubes_margin *m, uint32_t rate)
-{
-	uint32_t step = rate * QUBES_MARGIN_STEP_MS / 1000, max = rate * QUBES_MARGIN_MAX_MS / 1000;
-	m->boost = m->boost + step < max ? m->boost + step : max;
-	m->calm = 0;
-}
-
-uint32_t qubes_margin_calm(struct qubes_margin *m, uint32_t frames, uint32_t rate)
-{
-	m->calm += frames;
-	if (m->calm >= 10ull * rate) {
-		m->calm -= 10ull * rate;
-		uint32_t ms = rate / 1000;
-		m->boost = m->boost > ms ? m->boost - ms : 0;
-	}
-	return m->boost;
-}
-
 double qubes_rate_update(struct qubes_rate *r, uint32_t queued, uint32_t target, uint32_t quantum,
 			 uint32_t rate)
 {

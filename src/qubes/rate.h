@@ -43,26 +43,4 @@ void qubes_rate_reset(struct qubes_rate *r);
 double qubes_rate_update(struct qubes_rate *r, uint32_t queued, uint32_t target, uint32_t quantum,
 			 uint32_t rate);
 
-/*
- * The margin a host that reads just in time needs is this machine's worst
- * stall, which only experience tells: each time the host read the queue dry
- * the target grows by a step (up to a limit), and every 10 s without that it
- * gives back 1 ms. A quiet machine keeps the configured latency; one whose
- * scheduler stalls the VM's graph now and then pays a little more latency
- * instead of a gap every half minute.
- */
-#define QUBES_MARGIN_STEP_MS 5
-#define QUBES_MARGIN_MAX_MS 30
-
-struct qubes_margin {
-	uint32_t boost;    /* frames added to the target now */
-	uint64_t calm;     /* frames played since the last miss or give-back */
-};
-
-/* The host read the queue dry: the margin was too small. */
-void qubes_margin_miss(struct qubes_margin *m, uint32_t rate);
-
-/* FRAMES more played without a miss. Returns the boost (frames) now. */
-uint32_t qubes_margin_calm(struct qubes_margin *m, uint32_t frames, uint32_t rate);
-
 #endif
