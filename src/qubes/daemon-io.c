@@ -27,12 +27,12 @@ static void set_paused(struct qubes_daemon *d, struct vchan_end *e, bool paused)
 /* Read and throw away what a corked VM sends, keeping the frame alignment. */
 static void discard_locked(struct qubes_daemon *d)
 {
-	uint8_t buf[READ_CHUNK];
+	uint8_t *buf = d->read_buf;
 	for (int round = 0; round < MAX_ROUNDS; round++) {
 		int ready = libvchan_data_ready(d->play.vc);
 		if (ready <= 0)
 			return;
-		int n = libvchan_read(d->play.vc, buf, (size_t)ready < sizeof(buf) ? (size_t)ready : sizeof(buf));
+		int n = libvchan_read(d->play.vc, buf, (size_t)ready < READ_CHUNK ? (size_t)ready : READ_CHUNK);
 		if (n <= 0)
 			return;
 		uint32_t total = d->carry.len + (uint32_t)n;
@@ -67,6 +67,37 @@ static uint32_t play_room(struct qubes_daemon *d, struct vsnd_ring *ring)
 	return room;
 }
 
+/*
+ * Up to @limit whole frames from @vc into @ring, counted in (frames played,
+ * the latency tracker); play_lock held. The one read path of VM audio, for
+ * the main loop's pump and the realtime thread's refill alike.
+ */
+static uint32_t read_into_ring(struct qubes_daemon *d, libvchan_t *vc, struct vsnd_ring *ring,
+			       uint32_t limit, uint64_t now)
+{
+	uint32_t moved = 0;
+	for (int round = 0; vc && moved < limit && round < MAX_ROUNDS; round++) {
+		/*
+		 * limit - moved >= 1 frame > the carried bytes: this completes at
+		 * most that many frames. No data_ready first: a non-blocking read
+		 * says as much, and on the realtime thread each system call counts.
+		 */
+		size_t max = (size_t)(limit - moved) * QUBES_AUDIO_FRAME_BYTES - d->carry.len;
+		if (max > READ_CHUNK)
+			max = READ_CHUNK;
+		int frames = qubes_read_frames(vc, &d->carry, d->read_buf, max);
+		if (frames < 0)
+			break;
+		moved += vsnd_ring_write(ring, d->read_buf, (uint32_t)frames);
+	}
+	if (moved) {
+		atomic_fetch_add(&d->frames_played, moved);
+		d->play_in += moved;
+		vsnd_latency_enter(&d->play_lat, d->play_in, now);
+	}
+	return moved;
+}
+
 void qubes_daemon_pump_playback(struct qubes_daemon *d)
 {
 	if (!d->play.connected)
@@ -90,37 +121,12 @@ void qubes_daemon_pump_playback(struct qubes_daemon *d)
 		return;
 	}
 	struct vsnd_ring *ring = vsnd_audio_stream_ring(d->out);
-	uint8_t buf[READ_CHUNK + QUBES_AUDIO_FRAME_BYTES];
-	uint32_t moved = 0;
-
 	pthread_mutex_lock(&d->play_lock);
-	for (int round = 0; round < MAX_ROUNDS; round++) {
-		int ready = libvchan_data_ready(d->play.vc);
-		if (ready <= 0)
-			break;
-		uint64_t room = (uint64_t)play_room(d, ring) * QUBES_AUDIO_FRAME_BYTES;
-		if (room <= d->carry.len) {
-			/* The host has not consumed yet: wait for it, the VM is paced by us. */
-			set_paused(d, &d->play, true);
-			break;
-		}
-		size_t want = (size_t)ready;
-		if (want > READ_CHUNK)
-			want = READ_CHUNK;
-		if (want > room - d->carry.len)
-			want = (size_t)(room - d->carry.len);
-		int frames = qubes_read_frames(d->play.vc, &d->carry, buf, want);
-		if (frames < 0)
-			break;
-		uint32_t put = vsnd_ring_write(ring, buf, (uint32_t)frames);
-		moved += put;
-	}
-	if (moved) {
-		atomic_fetch_add(&d->frames_played, moved);
-		d->play_in += moved;
-		vsnd_latency_enter(&d->play_lat, d->play_in, vsnd_now_ns());
-	}
+	uint32_t room = play_room(d, ring);
+	uint32_t moved = read_into_ring(d, d->play.vc, ring, room, vsnd_now_ns());
 	pthread_mutex_unlock(&d->play_lock);
+	if (!room)
+		set_paused(d, &d->play, true); /* the host has not consumed yet: the VM is paced by us */
 	if (moved) {
 		if (d->auto_start) {
 			/* A VM that never sends cork words still plays; one that does costs nothing until it plays. */
@@ -154,32 +160,10 @@ void qubes_daemon_refill(void *data, struct vsnd_ring *ring, uint32_t want)
 		atomic_store(&d->rt_fed, false);
 		return;
 	}
-	uint32_t have = vsnd_ring_readable(ring), moved = 0;
-	for (int round = 0; d->rt_vc && have + moved < want && round < MAX_ROUNDS; round++) {
-		uint32_t need = want - have - moved, room = vsnd_ring_writable(ring);
-		if (need > room)
-			need = room;
-		if (need == 0)
-			break;
-		/*
-		 * need >= 1 frame > the carried bytes: this completes at most
-		 * @need frames. No data_ready first: a non-blocking read says
-		 * as much, and each system call counts on this thread.
-		 */
-		size_t max = (size_t)need * QUBES_AUDIO_FRAME_BYTES - d->carry.len;
-		if (max > READ_CHUNK)
-			max = READ_CHUNK;
-		int frames = qubes_read_frames(d->rt_vc, &d->carry, d->rt_buf, max);
-		if (frames < 0)
-			break;
-		moved += vsnd_ring_write(ring, d->rt_buf, (uint32_t)frames);
-	}
 	uint64_t now = vsnd_now_ns();
-	if (moved) {
-		atomic_fetch_add(&d->frames_played, moved);
-		d->play_in += moved;
-		vsnd_latency_enter(&d->play_lat, d->play_in, now);
-	}
+	uint32_t have = vsnd_ring_readable(ring), room = vsnd_ring_writable(ring);
+	uint32_t need = have < want ? want - have : 0;
+	uint32_t moved = read_into_ring(d, d->rt_vc, ring, need < room ? need : room, now);
 	/* This pull hands on the first @want frames of the ring, whoever put them there. */
 	uint32_t queued = have + moved, taken = queued < want ? queued : want;
 	vsnd_latency_leave(&d->play_lat, d->play_in - (queued - taken), now);
@@ -187,15 +171,19 @@ void qubes_daemon_refill(void *data, struct vsnd_ring *ring, uint32_t want)
 	pthread_mutex_unlock(&d->play_lock);
 }
 
-void qubes_daemon_rt_update(struct qubes_daemon *d)
+static void rt_set(struct qubes_daemon *d, libvchan_t *vc)
 {
-	libvchan_t *vc = d->out && d->play.connected && !d->corked && !d->auto_start ? d->play.vc : NULL;
 	if (vc == d->rt_vc)
 		return;
 	pthread_mutex_lock(&d->play_lock);
 	d->rt_vc = vc;
 	atomic_store(&d->rt_fed, false);
 	pthread_mutex_unlock(&d->play_lock);
+}
+
+void qubes_daemon_rt_update(struct qubes_daemon *d)
+{
+	rt_set(d, d->out && d->play.connected && !d->corked && !d->auto_start ? d->play.vc : NULL);
 }
 
 void qubes_daemon_apply_cork(struct qubes_daemon *d)
@@ -295,10 +283,7 @@ int qubes_daemon_open_playback(struct qubes_daemon *d)
 
 void qubes_daemon_close_playback(struct qubes_daemon *d)
 {
-	struct vsnd_audio_stream *out = d->out;
-	d->out = NULL;
-	qubes_daemon_rt_update(d);
-	d->out = out;
+	rt_set(d, NULL);
 	vsnd_loop_remove(d->out_src);
 	d->out_src = NULL;
 	vsnd_audio_stream_destroy(d->out);

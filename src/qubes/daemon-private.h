@@ -85,7 +85,7 @@ struct qubes_daemon {
 	_Atomic bool rt_fed; /* its last pull was met in full: no need to pump or to wake for VM writes */
 	_Atomic uint64_t frames_played;
 	_Atomic uint32_t rt_busy; /* refills that found the lock held */
-	uint8_t rt_buf[QUBES_DAEMON_READ_CHUNK + QUBES_AUDIO_FRAME_BYTES];
+	uint8_t read_buf[QUBES_DAEMON_READ_CHUNK + QUBES_AUDIO_FRAME_BYTES]; /* play_lock */
 
 	struct qubes_daemon_stats stats;
 	/* added latency: frame enters our code -> handed on (BENCH.md) */

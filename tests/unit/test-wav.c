@@ -44,6 +44,20 @@ static void wait_state(struct vsnd_audio_stream *s, enum vsnd_audio_state want)
 	exit(1);
 }
 
+/* Dispatch for up to @tries x 20 ms until @min frames were played (@played) or underrun; @st: the last status. */
+static void wait_frames(struct vsnd_audio_stream *s, struct vsnd_audio_status *st, bool played, uint64_t min,
+			int tries)
+{
+	for (int i = 0; i < tries; i++) {
+		vsnd_audio_stream_get_status(s, st);
+		if ((played ? st->frames : st->underrun_frames) >= min)
+			return;
+		struct pollfd pfd = { .fd = vsnd_audio_stream_fd(s), .events = POLLIN };
+		poll(&pfd, 1, 20);
+		vsnd_audio_stream_dispatch(s);
+	}
+}
+
 /* Play @frames of the counter signal, unpaced, in odd-sized chunks. */
 static void play(struct vsnd_audio *a, enum vsnd_audio_format f, uint32_t rate, uint32_t ch,
 		 uint32_t frames)
@@ -234,14 +248,7 @@ static void test_paced_null(void)
 	CHECK_EQ(vsnd_ring_readable(vsnd_audio_stream_ring(s)), 0);
 	/* Running with an empty ring: silence, counted as underrun. */
 	CHECK_EQ(vsnd_audio_stream_start(s), 0);
-	for (int i = 0; i < 100; i++) {
-		vsnd_audio_stream_get_status(s, &st);
-		if (st.underrun_frames >= 960)
-			break;
-		struct pollfd pfd = { .fd = vsnd_audio_stream_fd(s), .events = POLLIN };
-		poll(&pfd, 1, 20);
-		vsnd_audio_stream_dispatch(s);
-	}
+	wait_frames(s, &st, false, 960, 100);
 	CHECK(st.underrun_frames >= 960);
 	CHECK_EQ(st.frames, frames);
 	vsnd_audio_stream_destroy(s);
@@ -286,14 +293,7 @@ static void test_refill(void)
 	CHECK_EQ(vsnd_audio_stream_start(s), 0);
 	struct vsnd_audio_status st;
 	/* Nothing queued by us: 10 periods come from the hook alone, just in time, then underruns. */
-	for (int i = 0; i < 300; i++) {
-		vsnd_audio_stream_get_status(s, &st);
-		if (st.underrun_frames >= 960)
-			break;
-		struct pollfd pfd = { .fd = vsnd_audio_stream_fd(s), .events = POLLIN };
-		poll(&pfd, 1, 20);
-		vsnd_audio_stream_dispatch(s);
-	}
+	wait_frames(s, &st, false, 960, 300);
 	CHECK_EQ(vsnd_audio_stream_stop(s), 0);
 	wait_state(s, VSND_AUDIO_STATE_PAUSED);
 	vsnd_audio_stream_get_status(s, &st);
@@ -323,14 +323,7 @@ static void test_refill(void)
 	CHECK_EQ(vsnd_audio_stream_start(s), 0);
 	int16_t zero[480] = { 0 };
 	vsnd_ring_write(vsnd_audio_stream_ring(s), zero, 480);
-	for (int i = 0; i < 100; i++) {
-		vsnd_audio_stream_get_status(s, &st);
-		if (st.frames >= 480)
-			break;
-		struct pollfd pfd = { .fd = vsnd_audio_stream_fd(s), .events = POLLIN };
-		poll(&pfd, 1, 20);
-		vsnd_audio_stream_dispatch(s);
-	}
+	wait_frames(s, &st, true, 480, 100);
 	CHECK_EQ(st.frames, 480);
 	CHECK_EQ(r.calls, 0);
 	vsnd_audio_stream_destroy(s);
