@@ -29,11 +29,13 @@ static void dir_close(struct qubes_agent *a, struct agent_dir *d)
 		pw_loop_destroy_source(a->loop, d->io);
 		d->io = NULL;
 	}
+	pthread_mutex_lock(&d->lock);
 	libvchan_close(d->vc);
 	d->vc = NULL;
 	d->connected = false;
 	d->carry.len = 0;
 	d->vchan_cap = 0;
+	pthread_mutex_unlock(&d->lock);
 }
 
 static int dir_listen(struct qubes_agent *a, struct agent_dir *d)
@@ -43,8 +45,12 @@ static int dir_listen(struct qubes_agent *a, struct agent_dir *d)
 	/* The control words we send on the record vchan need only a small ring. */
 	size_t rd = d->playback ? 1024 : a->cfg.rec_vchan_bytes;
 	size_t wr = d->playback ? a->cfg.play_vchan_bytes : 1024;
-	d->vc = libvchan_server_init(a->domid, d->playback ? QUBES_AUDIO_PLAYBACK_PORT : QUBES_AUDIO_RECORD_PORT,
-				     rd, wr);
+	libvchan_t *vc = libvchan_server_init(a->domid, d->playback ? QUBES_AUDIO_PLAYBACK_PORT
+								   : QUBES_AUDIO_RECORD_PORT,
+					      rd, wr);
+	pthread_mutex_lock(&d->lock);
+	d->vc = vc;
+	pthread_mutex_unlock(&d->lock);
 	if (!d->vc) {
 		int err = errno;
 		vsnd_error(&qubes_agent_log, "%s vchan for domain %d: %s (retrying)", d->what, a->domid,
@@ -137,22 +143,25 @@ source:
 	}
 }
 
-static void pump_play(struct qubes_agent *a)
+/*
+ * Under d->lock: the frames the host has not read yet, and the room left in
+ * @space. One look per cycle: on the socket transport it is an exact
+ * (sock_diag) query, the costliest call of the cycle; what we send is then
+ * subtracted from it.
+ */
+static uint32_t play_in_vchan(struct agent_dir *d, uint32_t *space)
 {
-	struct agent_dir *d = &a->play;
-	if (!d->connected) {
-		vsnd_ring_skip(&d->ring, vsnd_ring_readable(&d->ring));
-		return;
-	}
-	/*
-	 * One look at the space per pump: on the socket transport it is an
-	 * exact (sock_diag) query, the costliest call of the cycle. What we
-	 * send is then subtracted here.
-	 */
-	uint32_t space = (uint32_t)libvchan_buffer_space(d->vc);
+	*space = (uint32_t)libvchan_buffer_space(d->vc);
 	/* The API has no ring size; an empty vchan shows it as space. */
-	if (space > d->vchan_cap)
-		d->vchan_cap = space;
+	if (*space > d->vchan_cap)
+		d->vchan_cap = *space;
+	return (d->vchan_cap - *space) / QUBES_AUDIO_FRAME_BYTES;
+}
+
+/* Under d->lock: send what the ring holds into @space; false if the vchan failed. */
+static bool play_push(struct agent_dir *d, uint32_t space)
+{
+	bool ok = true;
 	for (int round = 0; round < 2; round++) {
 		struct vsnd_ring_area ar[2];
 		uint32_t n = vsnd_ring_read_begin(&d->ring, ar, space / QUBES_AUDIO_FRAME_BYTES);
@@ -160,14 +169,63 @@ static void pump_play(struct qubes_agent *a)
 			break;
 		/* One area per send: each is whole frames or nothing. */
 		uint32_t bytes = ar[0].frames * QUBES_AUDIO_FRAME_BYTES;
-		if (libvchan_send(d->vc, ar[0].data, bytes) != (int)bytes)
+		int r = libvchan_send(d->vc, ar[0].data, bytes);
+		if (r != (int)bytes) {
+			ok = r >= 0;
 			break;
+		}
 		vsnd_ring_read_commit(&d->ring, ar[0].frames);
 		space -= bytes;
 	}
 	/* What the host has not read yet: the vchan's share of the queue the DLL holds. */
 	atomic_store_explicit(&d->vchan_frames, (d->vchan_cap - space) / QUBES_AUDIO_FRAME_BYTES,
 			      memory_order_relaxed);
+	return ok;
+}
+
+bool agent_play_rt_begin(struct agent_dir *d, uint32_t *in_vchan, uint32_t *space)
+{
+	if (pthread_mutex_trylock(&d->lock) != 0)
+		return false;
+	if (!d->connected) {
+		pthread_mutex_unlock(&d->lock);
+		return false;
+	}
+	*in_vchan = play_in_vchan(d, space);
+	return true;
+}
+
+bool agent_play_rt_end(struct agent_dir *d, uint32_t space)
+{
+	bool ok = play_push(d, space) && space > 0 && vsnd_ring_readable(&d->ring) == 0;
+	pthread_mutex_unlock(&d->lock);
+	return ok;
+}
+
+/*
+ * Playback wants the main loop's vchan watch only while the data thread does
+ * not write it each cycle: waiting for the host, and while the sink is idle
+ * (a cork waits for the ring to drain first). Otherwise each host read would
+ * wake the main loop for nothing; the tick and the data thread's wake-ups
+ * notice a host that went away.
+ */
+static void play_watch_update(struct qubes_agent *a)
+{
+	set_watch(a, &a->play, !(a->play.connected && a->play.running));
+}
+
+static void pump_play(struct qubes_agent *a)
+{
+	struct agent_dir *d = &a->play;
+	pthread_mutex_lock(&d->lock);
+	if (!d->connected) {
+		vsnd_ring_skip(&d->ring, vsnd_ring_readable(&d->ring));
+	} else {
+		uint32_t space;
+		play_in_vchan(d, &space);
+		play_push(d, space);
+	}
+	pthread_mutex_unlock(&d->lock);
 }
 
 static void pump_rec(struct qubes_agent *a)
@@ -213,17 +271,62 @@ void agent_link_pump(struct qubes_agent *a)
 	pump_rec(a);
 }
 
+/* Has the host gone? (Checked where no vchan event would tell.) */
+static bool play_lost(struct agent_dir *d)
+{
+	pthread_mutex_lock(&d->lock);
+	bool lost = d->connected && libvchan_is_open(d->vc) == VCHAN_DISCONNECTED;
+	pthread_mutex_unlock(&d->lock);
+	return lost;
+}
+
+static void host_gone(struct qubes_agent *a, struct agent_dir *d)
+{
+	vsnd_info(&qubes_agent_log, "%s vchan: host gone, waiting for it again", d->what);
+	dir_close(a, d);
+	dir_listen(a, d);
+	if (d->playback)
+		play_watch_update(a);
+}
+
+void agent_link_wake(struct agent_dir *d)
+{
+	struct qubes_agent *a = d->agent;
+	if (!d->playback) {
+		pump_rec(a);
+		return;
+	}
+	if (play_lost(d)) {
+		host_gone(a, d);
+		return;
+	}
+	pump_play(a);
+}
+
+void agent_link_running(struct qubes_agent *a)
+{
+	play_watch_update(a);
+	agent_link_send_state(a);
+}
+
 static void on_vchan(void *data, int fd, uint32_t mask)
 {
 	struct agent_dir *d = data;
 	struct qubes_agent *a = d->agent;
 	(void)fd;
 	(void)mask;
+	pthread_mutex_lock(&d->lock);
 	libvchan_wait(d->vc);
 	int st = libvchan_is_open(d->vc);
-	if (st == VCHAN_CONNECTED && !d->connected) {
+	bool now_connected = st == VCHAN_CONNECTED && !d->connected;
+	if (now_connected) {
 		d->connected = true;
 		d->carry.len = 0;
+	}
+	if (d->connected && d->playback)
+		drain_unused(d);
+	pthread_mutex_unlock(&d->lock);
+	if (now_connected) {
 		atomic_store(&d->vchan_frames, 0);
 		if (d->playback && d->running)
 			atomic_store(&d->flush, true); /* a new host: prefill its buffer again */
@@ -234,16 +337,16 @@ static void on_vchan(void *data, int fd, uint32_t mask)
 			a->told_sink = a->told_source = -1;
 			agent_link_send_state(a);
 		}
+		if (d->playback)
+			play_watch_update(a);
 	} else if (st == VCHAN_DISCONNECTED) {
-		vsnd_info(&qubes_agent_log, "%s vchan: host gone, waiting for it again", d->what);
-		dir_close(a, d);
-		dir_listen(a, d);
+		host_gone(a, d);
 		return;
 	}
 	if (d->connected && d->playback)
-		drain_unused(d);
-	if (d->connected)
-		agent_link_pump(a);
+		pump_play(a);
+	else if (d->connected)
+		pump_rec(a);
 	/* A word that did not fit before may fit now, a cork waiting for the ring may go. */
 	agent_link_send_state(a);
 }
@@ -332,6 +435,8 @@ void agent_link_stop(struct qubes_agent *a)
 
 void agent_link_tick(struct qubes_agent *a)
 {
+	if (!a->play.watching && play_lost(&a->play))
+		host_gone(a, &a->play);
 	dir_listen(a, &a->play);
 	dir_listen(a, &a->rec);
 	agent_link_pump(a);

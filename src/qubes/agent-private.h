@@ -6,6 +6,7 @@
 #ifndef VSND_QUBES_AGENT_PRIVATE_H
 #define VSND_QUBES_AGENT_PRIVATE_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 
 #include <pipewire/pipewire.h>
@@ -39,10 +40,19 @@ struct agent_dir {
 	bool running;                         /* main: the stream is STREAMING */
 	struct vsnd_ring ring;                /* SPSC: RT <-> main loop */
 
-	/* vchan side (main loop only) */
+	/*
+	 * vchan side. The main loop owns it; the sink's data thread also writes
+	 * the playback vchan, under @lock, which it only trylocks (a miss leaves
+	 * that cycle's frames in the ring and wakes the main loop to send them).
+	 * The main loop takes @lock around its playback vchan calls and around
+	 * every change of vc / connected (either direction).
+	 */
+	pthread_mutex_t lock;
 	libvchan_t *vc;
 	struct spa_source *io;
-	bool watching; /* io is armed (the record side pauses it while its ring is full) */
+	struct spa_source *wake; /* signalled by the data thread */
+	bool watching; /* io is armed (paused: record while its ring is full, playback while
+			  the data thread writes it) */
 	bool connected;
 	struct qubes_frame_carry carry; /* record: a frame still arriving */
 	uint32_t vchan_cap; /* playback: the vchan's ring size, as seen empty */
@@ -71,7 +81,6 @@ struct qubes_agent {
 	int domid;
 
 	struct agent_dir play, rec;
-	struct spa_source *wake;  /* signalled by the data thread */
 	struct spa_source *timer; /* reconnects, stats, latency reports */
 
 	/* control words: what the host was last told (-1: nothing yet) */
@@ -88,6 +97,18 @@ struct qubes_agent {
 int agent_link_start(struct qubes_agent *a);
 void agent_link_stop(struct qubes_agent *a);
 void agent_link_pump(struct qubes_agent *a);          /* move data between rings and vchans */
+void agent_link_wake(struct agent_dir *d);            /* the data thread asked for the main loop */
+void agent_link_running(struct qubes_agent *a);       /* the sink started or stopped */
+
+/*
+ * The sink's data thread on the playback vchan. begin: take it if the main
+ * loop is not using it and the host is there; @in_vchan gets the frames the
+ * host has not read yet (exact), @space the room left. end: send the ring
+ * into that room, release the vchan; false if the main loop should look
+ * (the host went away, or frames are left over).
+ */
+bool agent_play_rt_begin(struct agent_dir *d, uint32_t *in_vchan, uint32_t *space);
+bool agent_play_rt_end(struct agent_dir *d, uint32_t space);
 void agent_link_send_state(struct qubes_agent *a);    /* tell the host about changes */
 void agent_link_tick(struct qubes_agent *a);          /* periodic: reconnect, etc. */
 

@@ -182,12 +182,20 @@ static void sink_process(void *data)
 	uint32_t off = SPA_MIN(sd->chunk->offset, sd->maxsize);
 	uint32_t size = SPA_MIN(sd->chunk->size, sd->maxsize - off);
 	uint32_t frames = size / QUBES_AUDIO_FRAME_BYTES;
-	uint32_t queued = vsnd_ring_readable(&d->ring) +
-			  atomic_load_explicit(&d->vchan_frames, memory_order_relaxed);
+	/*
+	 * This thread writes the vchan itself when it can: no hand-over to the
+	 * main loop (a wake-up and a context switch per cycle), and the queue
+	 * it measures is the one the host reads from now, not as of our last
+	 * send.
+	 */
+	uint32_t in_vchan, space = 0;
+	bool own = agent_play_rt_begin(d, &in_vchan, &space);
+	if (!own)
+		in_vchan = atomic_load_explicit(&d->vchan_frames, memory_order_relaxed);
+	uint32_t queued = vsnd_ring_readable(&d->ring) + in_vchan;
 
 	bool linked = atomic_load_explicit(&d->linked, memory_order_acquire);
 	uint32_t target = sink_target(d, queued, linked);
-	update_rate(d, queued, target);
 	const struct qubes_agent_config *c = &d->agent->cfg;
 	uint32_t start = SPA_MAX(c->prefill_frames, target), prefilled = 0;
 	if (linked && atomic_exchange_explicit(&d->flush, false, memory_order_acq_rel) && queued < start) {
@@ -218,10 +226,17 @@ static void sink_process(void *data)
 	atomic_fetch_add_explicit(&d->frames, put, memory_order_relaxed);
 	if (put < frames)
 		atomic_fetch_add_explicit(&d->dropped, frames - put, memory_order_relaxed);
+	/*
+	 * The rate control sees the queue as it stands after this cycle's
+	 * frames went in: the host takes a period at once, and right before
+	 * its read this is what it will find.
+	 */
 	d->last_after = queued + prefilled + put;
+	update_rate(d, d->last_after, target);
+	bool sent = own && agent_play_rt_end(d, space);
 	pw_stream_queue_buffer(d->stream, b);
-	if (put)
-		pw_loop_signal_event(d->agent->loop, d->agent->wake);
+	if (!sent && (put || prefilled))
+		pw_loop_signal_event(d->agent->loop, d->wake);
 }
 
 static void source_process(void *data)
@@ -266,7 +281,7 @@ static void source_process(void *data)
 	sd->chunk->size = want * QUBES_AUDIO_FRAME_BYTES;
 	pw_stream_queue_buffer(d->stream, b);
 	if (got)
-		pw_loop_signal_event(d->agent->loop, d->agent->wake);
+		pw_loop_signal_event(d->agent->loop, d->wake);
 }
 
 /* ---- main loop ---- */
@@ -293,7 +308,7 @@ static void on_state_changed(void *data, enum pw_stream_state old, enum pw_strea
 	/* Record: the next consumer must not hear old audio. Playback: prefill on the next cycle. */
 	if (d->playback == running)
 		atomic_store(&d->flush, true);
-	agent_link_send_state(d->agent);
+	agent_link_running(d->agent);
 }
 
 static const struct pw_stream_events sink_events = {
@@ -310,6 +325,12 @@ static const struct pw_stream_events source_events = {
 	.process = source_process,
 };
 
+static void on_wake(void *data, uint64_t count)
+{
+	(void)count;
+	agent_link_wake(data);
+}
+
 static int dir_init(struct qubes_agent *a, struct agent_dir *d, bool playback)
 {
 	const struct qubes_agent_config *c = &a->cfg;
@@ -318,6 +339,9 @@ static int dir_init(struct qubes_agent *a, struct agent_dir *d, bool playback)
 	d->what = playback ? "playback" : "record";
 	d->target = playback ? c->target_frames : c->rec_target_frames;
 	atomic_store(&d->rate, 1.0);
+	d->wake = pw_loop_add_event(a->loop, on_wake, d);
+	if (!d->wake)
+		return -errno;
 	/* Room for the target, a few quanta of scheduling slack, and the largest cycle. */
 	int r = vsnd_ring_init(&d->ring, QUBES_AUDIO_FRAME_BYTES,
 			       d->target + 4 * c->quantum_frames + 8192);
@@ -373,6 +397,15 @@ static void dir_finish(struct agent_dir *d)
 	vsnd_ring_finish(&d->ring);
 }
 
+/* After the link is gone: nothing uses the lock or signals the event any more. */
+static void dir_free(struct agent_dir *d)
+{
+	if (d->wake)
+		pw_loop_destroy_source(d->agent->loop, d->wake);
+	d->wake = NULL;
+	pthread_mutex_destroy(&d->lock);
+}
+
 /* Tell the graph how long a frame takes through us, so players can sync audio and video. */
 static void report_latency(struct agent_dir *d, int64_t *reported)
 {
@@ -388,12 +421,6 @@ static void report_latency(struct agent_dir *d, int64_t *reported)
 	};
 	if (pw_stream_update_params(d->stream, params, 1) >= 0)
 		*reported = ns;
-}
-
-static void on_wake(void *data, uint64_t count)
-{
-	(void)count;
-	agent_link_pump(data);
 }
 
 static void on_timer(void *data, uint64_t expirations)
@@ -423,9 +450,12 @@ struct qubes_agent *qubes_agent_new(struct pw_context *context, struct pw_core *
 		return NULL;
 	}
 	int r = -ENOMEM;
-	a->wake = pw_loop_add_event(a->loop, on_wake, a);
+	a->play.agent = a->rec.agent = a;
+	/* Default attributes: cannot fail on Linux; before anything that may fail, destroy takes them. */
+	pthread_mutex_init(&a->play.lock, NULL);
+	pthread_mutex_init(&a->rec.lock, NULL);
 	a->timer = pw_loop_add_timer(a->loop, on_timer, a);
-	if (!a->wake || !a->timer)
+	if (!a->timer)
 		goto err;
 	if ((r = dir_init(a, &a->play, true)) < 0 || (r = dir_init(a, &a->rec, false)) < 0)
 		goto err;
@@ -448,10 +478,10 @@ void qubes_agent_destroy(struct qubes_agent *a)
 	dir_finish(&a->play);
 	dir_finish(&a->rec);
 	agent_link_stop(a);
+	dir_free(&a->play);
+	dir_free(&a->rec);
 	if (a->timer)
 		pw_loop_destroy_source(a->loop, a->timer);
-	if (a->wake)
-		pw_loop_destroy_source(a->loop, a->wake);
 	free(a);
 }
 
