@@ -105,8 +105,12 @@ struct vsnd_audio_params {
 	 * wake late. It writes into @ring and must not block, allocate or wait
 	 * for a lock (trylock at most). Not called by unclocked backends (wav
 	 * without pacing), which play what the ring holds as it arrives.
+	 * Returns true when it keeps the stream fed by itself: a pull it filled
+	 * whole then raises no VSND_AUDIO_EVENT_DATA, so the control loop is not
+	 * woken each period for frames it did not supply (underruns, state
+	 * changes and pulls it could not fill still raise their events).
 	 */
-	void (*refill)(void *data, struct vsnd_ring *ring, uint32_t want);
+	bool (*refill)(void *data, struct vsnd_ring *ring, uint32_t want);
 	void *refill_data;
 };
 

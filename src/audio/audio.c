@@ -383,10 +383,10 @@ uint32_t vsnd_audio_stream_pull(struct vsnd_audio_stream *s, void *dst, uint32_t
 				bool count_underrun)
 {
 	/* A pull that counts underruns is the host clock's: the moment to refill just in time. */
-	if (count_underrun && s->params.refill)
-		s->params.refill(s->params.refill_data, &s->ring, frames);
+	bool fed = count_underrun && s->params.refill &&
+		   s->params.refill(s->params.refill_data, &s->ring, frames);
 	uint32_t got = vsnd_ring_read(&s->ring, dst, frames);
-	uint32_t events = got ? VSND_AUDIO_EVENT_DATA : 0;
+	uint32_t events = got && !(fed && got == frames) ? VSND_AUDIO_EVENT_DATA : 0;
 	if (got < frames) {
 		vsnd_audio_fill_silence(s->params.format, s->params.channels,
 					(uint8_t *)dst + (size_t)got * s->frame_bytes, frames - got);

@@ -152,13 +152,13 @@ void qubes_daemon_pump_playback(struct qubes_daemon *d)
  * no latency of ours. If the control loop holds the lock, this pull is short
  * (an underrun) rather than waiting; it holds it only for a few reads.
  */
-void qubes_daemon_refill(void *data, struct vsnd_ring *ring, uint32_t want)
+bool qubes_daemon_refill(void *data, struct vsnd_ring *ring, uint32_t want)
 {
 	struct qubes_daemon *d = data;
 	if (pthread_mutex_trylock(&d->play_lock) != 0) {
 		atomic_fetch_add(&d->rt_busy, 1);
 		atomic_store(&d->rt_fed, false);
-		return;
+		return false;
 	}
 	uint64_t now = vsnd_now_ns();
 	uint32_t have = vsnd_ring_readable(ring), room = vsnd_ring_writable(ring);
@@ -167,8 +167,11 @@ void qubes_daemon_refill(void *data, struct vsnd_ring *ring, uint32_t want)
 	/* This pull hands on the first @want frames of the ring, whoever put them there. */
 	uint32_t queued = have + moved, taken = queued < want ? queued : want;
 	vsnd_latency_leave(&d->play_lat, d->play_in - (queued - taken), now);
-	atomic_store(&d->rt_fed, d->rt_vc && have + moved >= want);
+	bool fed = d->rt_vc && have + moved >= want;
+	atomic_store(&d->rt_fed, fed);
 	pthread_mutex_unlock(&d->play_lock);
+	/* Fed: the main loop has nothing to do for this period (its latency count included). */
+	return fed;
 }
 
 static void rt_set(struct qubes_daemon *d, libvchan_t *vc)

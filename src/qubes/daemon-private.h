@@ -105,7 +105,7 @@ void qubes_daemon_apply_cork(struct qubes_daemon *d);
 void qubes_daemon_read_control(struct qubes_daemon *d);
 /* Let the realtime thread read the playback vchan iff the stream runs uncorked (call after changes). */
 void qubes_daemon_rt_update(struct qubes_daemon *d);
-void qubes_daemon_refill(void *data, struct vsnd_ring *ring, uint32_t want);
+bool qubes_daemon_refill(void *data, struct vsnd_ring *ring, uint32_t want);
 
 /* daemon.c */
 void qubes_daemon_vm_gone(struct qubes_daemon *d, const char *why);

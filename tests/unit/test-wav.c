@@ -262,7 +262,7 @@ struct refill_probe {
 	uint32_t calls, bad_want, max_have;
 };
 
-static void probe_refill(void *data, struct vsnd_ring *ring, uint32_t want)
+static bool probe_refill(void *data, struct vsnd_ring *ring, uint32_t want)
 {
 	struct refill_probe *r = data;
 	uint32_t have = vsnd_ring_readable(ring);
@@ -276,6 +276,7 @@ static void probe_refill(void *data, struct vsnd_ring *ring, uint32_t want)
 	for (uint32_t i = 0; i < n && i < 480; i++)
 		buf[i] = r->next++;
 	r->budget -= vsnd_ring_write(ring, buf, n);
+	return have + n >= want; /* fed: no DATA event for this pull */
 }
 
 static void test_refill(void)
@@ -292,8 +293,22 @@ static void test_refill(void)
 	CHECK(s != NULL);
 	CHECK_EQ(vsnd_audio_stream_start(s), 0);
 	struct vsnd_audio_status st;
-	/* Nothing queued by us: 10 periods come from the hook alone, just in time, then underruns. */
-	wait_frames(s, &st, false, 960, 300);
+	/*
+	 * Nothing queued by us: 10 periods come from the hook alone, just in
+	 * time, and as it fed them all no DATA event woke us for them. Then
+	 * underruns (an XRUN event).
+	 */
+	uint32_t events = 0;
+	for (int i = 0; i < 300; i++) {
+		vsnd_audio_stream_get_status(s, &st);
+		if (st.underrun_frames >= 960)
+			break;
+		struct pollfd pfd = { .fd = vsnd_audio_stream_fd(s), .events = POLLIN };
+		poll(&pfd, 1, 20);
+		events |= vsnd_audio_stream_dispatch(s);
+	}
+	CHECK(events & VSND_AUDIO_EVENT_XRUN);
+	CHECK(!(events & VSND_AUDIO_EVENT_DATA));
 	CHECK_EQ(vsnd_audio_stream_stop(s), 0);
 	wait_state(s, VSND_AUDIO_STATE_PAUSED);
 	vsnd_audio_stream_get_status(s, &st);
