@@ -200,10 +200,13 @@ static void sink_process(void *data)
 	uint32_t start = SPA_MAX(c->prefill_frames, target), prefilled = 0;
 	if (linked && atomic_exchange_explicit(&d->flush, false, memory_order_acq_rel) && queued < start) {
 		prefilled = prefill(d, start - queued);
-	} else if (linked && d->host_read > 0 && queued < c->quantum_frames / 4) {
+	} else if (linked && d->host_read > 0 && queued == 0) {
 		/*
-		 * The host read the queue dry: this graph stalled for longer than
-		 * the margin, and there is a gap already. Restore the margin with
+		 * The host read the queue dry (it reads a period at once, so an
+		 * empty queue means a read found less than it wanted): this graph
+		 * stalled for longer than the margin, and there is a gap already.
+		 * A low queue alone is no sign: right after a host read it is
+		 * normally down to ~4 ms. Restore the margin with
 		 * silence at once: rebuilt by the rate control, the queue would
 		 * stay near empty for seconds, and each host read that finds less
 		 * than its period would be another gap (a crackle, not one gap).
