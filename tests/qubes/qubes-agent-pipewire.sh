@@ -20,6 +20,7 @@ vsnd_wait_for 5 status_is work corked 1 || vsnd_fail "host not corked while the 
 "$VSND_TONE" -q --backend wav --no-pacing --wav-out "$T/in.wav" -r 48000 -c 2 -d 10 >/dev/null 2>&1 ||
 	vsnd_fail "cannot make the signal"
 xruns_before=$(pw_xruns)
+reprimes_before=$(agent_field play_reprimes)
 pw_record_start host
 vsnd_bg vm-play vm_rt pw-play "$T/in.wav"
 play_pid=$BG_PID
@@ -31,8 +32,13 @@ pw_record_stop host
 agent_is frames_dropped 0 || vsnd_fail "the agent dropped $(agent_field frames_dropped) frames"
 # Tones without a gap, 10 s long within 50 ms: the rate control absorbs the
 # start-up difference between the prefill and the path's real depth (~25 ms)
-# by resampling, which changes the length by up to that much.
-pw_check_tones "$T/host.wav" 480000 "$xruns_before" 2400 >"$T/check.log" 2>&1 ||
+# by resampling, which changes the length by up to that much. The exception:
+# a stall the host saw as its read finding the agent's queue dry (the agent
+# reports each, play_reprimes: vsnd-qubes reads just in time, ~4 ms to spare
+# at the default target) is one gap of up to 30 ms.
+reprimes=$(( $(agent_field play_reprimes) - reprimes_before ))
+[ "$reprimes" -le 2 ] || vsnd_fail "the host read the agent's queue dry $reprimes times"
+pw_check_tones "$T/host.wav" 480000 "$xruns_before" 2400 $((1440 * reprimes)) >"$T/check.log" 2>&1 ||
 	vsnd_fail "at the host's null sink: $(cat "$T/check.log"); agent: $(cat "$T/agent.status")"
 echo "VM pw-play 10 s -> host: $(head -n 1 "$T/check.log"); agent: $(cat "$T/agent.status")"
 
