@@ -112,6 +112,15 @@ struct vsnd_audio_params {
 	 */
 	bool (*refill)(void *data, struct vsnd_ring *ring, uint32_t want);
 	void *refill_data;
+	/*
+	 * Capture, optional: called on the backend's thread right after each
+	 * push put frames into @ring, so the caller can send them on at once
+	 * (write them to a socket) instead of waking its control loop for
+	 * them. Same rules as refill. Returns true when it took all the ring
+	 * held: that push then raises no VSND_AUDIO_EVENT_DATA.
+	 */
+	bool (*drain)(void *data, struct vsnd_ring *ring);
+	void *drain_data;
 };
 
 /* Stream states, as vsnd_audio_stream_get_status() reports them. */

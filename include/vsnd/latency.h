@@ -30,7 +30,10 @@ struct vsnd_latency {
 
 void vsnd_latency_reset(struct vsnd_latency *l);
 
-/* Frames up to (not including) @frame_end entered at @t_ns. Oldest marks are dropped when full. */
+/*
+ * Frames up to (not including) @frame_end entered at @t_ns. Oldest marks are
+ * dropped when full; a @frame_end not past the newest pending mark adds none.
+ */
 void vsnd_latency_enter(struct vsnd_latency *l, uint64_t frame_end, uint64_t t_ns);
 
 /* Frames up to @frame_end left at @t_ns: resolves the marks they cover. */

@@ -418,6 +418,9 @@ uint32_t vsnd_audio_stream_push(struct vsnd_audio_stream *s, const void *src, ui
 	}
 	if (put)
 		atomic_fetch_add(&s->frames, put);
+	/* Sent on by the hook: nothing waits for the control loop. */
+	if (put && s->params.drain && s->params.drain(s->params.drain_data, &s->ring))
+		events &= ~(uint32_t)VSND_AUDIO_EVENT_DATA;
 	if (events)
 		vsnd_audio_stream_notify(s, events);
 	return put;

@@ -10,6 +10,9 @@ void vsnd_latency_reset(struct vsnd_latency *l)
 
 void vsnd_latency_enter(struct vsnd_latency *l, uint64_t frame_end, uint64_t t_ns)
 {
+	/* Nothing new entered (two threads may both mark the same chunk): the first mark stands. */
+	if (l->head != l->tail && frame_end <= l->marks[(l->head - 1) % VSND_LAT_MARKS].frame)
+		return;
 	if (l->head - l->tail == VSND_LAT_MARKS)
 		l->tail++; /* a consumer that stalls must not grow this without bound */
 	l->marks[l->head % VSND_LAT_MARKS].frame = frame_end;

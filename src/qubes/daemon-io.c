@@ -309,13 +309,14 @@ static bool flush_mic_partial(struct qubes_daemon *d)
 	return true;
 }
 
-void qubes_daemon_pump_mic(struct qubes_daemon *d)
+/*
+ * Send what @ring holds into the VM's microphone vchan as far as it takes
+ * it, whole frames (a torn one is finished first); mic_lock held. The one
+ * write path of the microphone, for the main loop and the realtime thread.
+ */
+static bool mic_send(struct qubes_daemon *d, struct vsnd_ring *ring, uint64_t now)
 {
-	if (!d->in || !d->rec.connected)
-		return;
-	struct vsnd_ring *ring = vsnd_audio_stream_ring(d->in);
 	bool moved = false;
-
 	for (int round = 0; round < MAX_ROUNDS; round++) {
 		if (!flush_mic_partial(d))
 			break;
@@ -352,11 +353,46 @@ void qubes_daemon_pump_mic(struct qubes_daemon *d)
 		d->stats.mic_frames_sent += done;
 		d->mic_out += done;
 		if (done)
-			vsnd_latency_leave(&d->mic_lat, d->mic_out, vsnd_now_ns());
+			vsnd_latency_leave(&d->mic_lat, d->mic_out, now);
 		moved |= done > 0;
 		if (done < n)
 			break;
 	}
+	return moved;
+}
+
+/*
+ * vsnd_audio_params.drain of the record stream, on its realtime thread:
+ * what was just captured goes to the VM in the same period. If the control
+ * loop holds the lock, or the VM's vchan is full, the frames wait in the
+ * ring and the DATA event hands them to the control loop (which also
+ * applies the drop policy for a VM that does not read).
+ */
+bool qubes_daemon_drain_mic(void *data, struct vsnd_ring *ring)
+{
+	struct qubes_daemon *d = data;
+	if (pthread_mutex_trylock(&d->mic_lock) != 0) {
+		atomic_fetch_add(&d->rt_busy, 1);
+		return false;
+	}
+	bool all = false;
+	if (d->rt_mic) {
+		uint64_t now = vsnd_now_ns();
+		vsnd_latency_enter(&d->mic_lat, d->mic_out + vsnd_ring_readable(ring), now);
+		mic_send(d, ring, now);
+		all = vsnd_ring_readable(ring) == 0 && d->mic_partial_len == 0;
+	}
+	pthread_mutex_unlock(&d->mic_lock);
+	return all;
+}
+
+void qubes_daemon_pump_mic(struct qubes_daemon *d)
+{
+	if (!d->in || !d->rec.connected)
+		return;
+	struct vsnd_ring *ring = vsnd_audio_stream_ring(d->in);
+	pthread_mutex_lock(&d->mic_lock);
+	bool moved = mic_send(d, ring, vsnd_now_ns());
 
 	/*
 	 * A VM that does not read its microphone must not stall anything: keep
@@ -367,13 +403,17 @@ void qubes_daemon_pump_mic(struct qubes_daemon *d)
 		uint32_t dropped = vsnd_ring_skip(ring, have - keep);
 		d->stats.mic_frames_dropped += dropped;
 		d->mic_out += dropped;
+		uint64_t all_dropped = d->stats.mic_frames_dropped;
+		pthread_mutex_unlock(&d->mic_lock);
 		uint64_t suppressed;
 		if (vsnd_ratelimit_pass(&d->rl_mic, vsnd_now_ns(), &suppressed))
 			vsnd_warn(&qubes_daemon_log,
 				  "%s: the VM does not read its microphone: dropped %u frames (%llu in all)",
-				  d->vm_name, dropped, (unsigned long long)d->stats.mic_frames_dropped);
+				  d->vm_name, dropped, (unsigned long long)all_dropped);
 		qubes_daemon_publish_soon(d);
 		moved = true;
+	} else {
+		pthread_mutex_unlock(&d->mic_lock);
 	}
 	if (moved)
 		vsnd_audio_stream_kick(d->in);
@@ -390,17 +430,28 @@ static void in_event(void *data, int fd, uint32_t events)
 			  vsnd_audio_state_name(st.state));
 	}
 	if (ev & VSND_AUDIO_EVENT_DATA) {
+		/* Frames the realtime thread marked already keep their mark (see vsnd_latency_enter). */
 		struct vsnd_audio_status st;
 		vsnd_audio_stream_get_status(d->in, &st);
+		pthread_mutex_lock(&d->mic_lock);
 		vsnd_latency_enter(&d->mic_lat, st.frames, vsnd_now_ns());
+		pthread_mutex_unlock(&d->mic_lock);
 	}
 	qubes_daemon_pump_mic(d);
+}
+
+static void rt_mic_set(struct qubes_daemon *d, libvchan_t *vc)
+{
+	pthread_mutex_lock(&d->mic_lock);
+	d->rt_mic = vc;
+	pthread_mutex_unlock(&d->mic_lock);
 }
 
 int qubes_daemon_set_mic_flow(void *data, bool on)
 {
 	struct qubes_daemon *d = data;
 	if (!on) {
+		rt_mic_set(d, NULL);
 		vsnd_loop_remove(d->in_src);
 		d->in_src = NULL;
 		vsnd_audio_stream_destroy(d->in);
@@ -416,14 +467,20 @@ int qubes_daemon_set_mic_flow(void *data, bool on)
 			       QUBES_AUDIO_CHANNELS, d->cfg.period_frames);
 	p.ring_periods = d->cfg.ring_periods;
 	p.stream_name = "record";
+	p.drain = qubes_daemon_drain_mic;
+	p.drain_data = d;
 	d->in = vsnd_audio_stream_new(d->audio, &p);
 	if (!d->in)
 		return -errno;
+	pthread_mutex_lock(&d->mic_lock);
 	d->mic_out = 0;
 	vsnd_latency_reset(&d->mic_lat);
+	d->rt_mic = d->rec.vc;
+	pthread_mutex_unlock(&d->mic_lock);
 	d->in_src = vsnd_loop_add_fd(d->loop, vsnd_audio_stream_fd(d->in), EPOLLIN, in_event, d);
 	int ret = d->in_src ? vsnd_audio_stream_start(d->in) : -errno;
 	if (ret < 0) {
+		rt_mic_set(d, NULL);
 		vsnd_loop_remove(d->in_src);
 		d->in_src = NULL;
 		vsnd_audio_stream_destroy(d->in);
@@ -486,10 +543,12 @@ void qubes_daemon_read_control(struct qubes_daemon *d)
 	if (!d->rec.connected)
 		return;
 	for (int round = 0; round < MAX_ROUNDS; round++) {
-		int ready = libvchan_data_ready(d->rec.vc);
-		if (ready <= 0)
-			return;
-		int n = libvchan_read(d->rec.vc, buf, (size_t)ready < sizeof(buf) ? (size_t)ready : sizeof(buf));
+		/* Not across the decode: its words may turn the microphone on or off. */
+		pthread_mutex_lock(&d->mic_lock);
+		int n = 0, ready = libvchan_data_ready(d->rec.vc);
+		if (ready > 0)
+			n = libvchan_read(d->rec.vc, buf, (size_t)ready < sizeof(buf) ? (size_t)ready : sizeof(buf));
+		pthread_mutex_unlock(&d->mic_lock);
 		if (n <= 0)
 			return;
 		qubes_ctl_decode(&d->ctl, buf, (size_t)n, on_word, d);

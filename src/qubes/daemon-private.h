@@ -86,6 +86,15 @@ struct qubes_daemon {
 	_Atomic uint64_t frames_played;
 	_Atomic uint32_t rt_busy; /* refills that found the lock held */
 	uint8_t read_buf[QUBES_DAEMON_READ_CHUNK + QUBES_AUDIO_FRAME_BYTES]; /* play_lock */
+	/*
+	 * The microphone likewise: while it flows, the record stream's
+	 * realtime thread writes what it captured straight into rec.vc
+	 * (qubes_daemon_drain_mic). mic_lock guards rec.vc (the control words
+	 * are read from it too), mic_partial*, mic_out, mic_lat and the
+	 * stats.mic_* counters; the realtime thread only trylocks it.
+	 */
+	pthread_mutex_t mic_lock;
+	libvchan_t *rt_mic; /* the vchan the record stream's thread may write now, or NULL */
 
 	struct qubes_daemon_stats stats;
 	/* added latency: frame enters our code -> handed on (BENCH.md) */
@@ -106,6 +115,7 @@ void qubes_daemon_read_control(struct qubes_daemon *d);
 /* Let the realtime thread read the playback vchan iff the stream runs uncorked (call after changes). */
 void qubes_daemon_rt_update(struct qubes_daemon *d);
 bool qubes_daemon_refill(void *data, struct vsnd_ring *ring, uint32_t want);
+bool qubes_daemon_drain_mic(void *data, struct vsnd_ring *ring);
 
 /* daemon.c */
 void qubes_daemon_vm_gone(struct qubes_daemon *d, const char *why);

@@ -165,14 +165,16 @@ static void close_end(struct qubes_daemon *d, struct vchan_end *e)
 	e->src = NULL;
 	e->connected = false;
 	e->paused = false;
-	if (e == &d->play) {
-		qubes_daemon_rt_update(d); /* off the realtime thread before it goes */
-		pthread_mutex_lock(&d->play_lock);
-	}
+	/* Off the realtime threads before it goes. */
+	pthread_mutex_t *lock = e == &d->play ? &d->play_lock : &d->mic_lock;
+	if (e == &d->play)
+		qubes_daemon_rt_update(d);
+	pthread_mutex_lock(lock);
+	if (e == &d->rec)
+		d->rt_mic = NULL;
 	libvchan_close(e->vc);
 	e->vc = NULL;
-	if (e == &d->play)
-		pthread_mutex_unlock(&d->play_lock);
+	pthread_mutex_unlock(lock);
 }
 
 static void connect_vm(struct qubes_daemon *d)
@@ -264,13 +266,11 @@ static void vchan_event(struct qubes_daemon *d, struct vchan_end *e)
 			both_connected(d);
 		return;
 	}
-	/* The realtime thread may be reading the playback vchan right now. */
-	bool play = e == &d->play;
-	if (play)
-		pthread_mutex_lock(&d->play_lock);
+	/* A realtime thread may be using this vchan right now. */
+	pthread_mutex_t *lock = e == &d->play ? &d->play_lock : &d->mic_lock;
+	pthread_mutex_lock(lock);
 	bool gone = libvchan_wait(e->vc) < 0 || libvchan_is_open(e->vc) != VCHAN_CONNECTED;
-	if (play)
-		pthread_mutex_unlock(&d->play_lock);
+	pthread_mutex_unlock(lock);
 	if (gone) {
 		/* Take what it sent before it left, then reconnect. */
 		if (e == &d->rec)
@@ -463,6 +463,7 @@ struct qubes_daemon *qubes_daemon_new(const struct qubes_daemon_config *c, struc
 	d->cfg.vm_name = d->vm_name;
 	d->cfg.audio.vm_name = d->vm_name;
 	pthread_mutex_init(&d->play_lock, NULL);
+	pthread_mutex_init(&d->mic_lock, NULL);
 	d->rl_discard = (struct vsnd_ratelimit)VSND_RATELIMIT_INIT(VSND_NSEC_PER_SEC, 1);
 	d->rl_mic = (struct vsnd_ratelimit)VSND_RATELIMIT_INIT(5 * VSND_NSEC_PER_SEC, 1);
 	d->rl_ctl = (struct vsnd_ratelimit)VSND_RATELIMIT_INIT(VSND_NSEC_PER_SEC, 5);
@@ -528,6 +529,7 @@ void qubes_daemon_destroy(struct qubes_daemon *d)
 	vsnd_loop_remove(d->status_timer);
 	vsnd_loop_remove(d->cork_timer);
 	pthread_mutex_destroy(&d->play_lock);
+	pthread_mutex_destroy(&d->mic_lock);
 	free(d);
 }
 
@@ -552,9 +554,11 @@ void qubes_daemon_get_stats(struct qubes_daemon *d, struct qubes_daemon_stats *s
 	d->stats.play_lat_p50_us = (uint32_t)(vsnd_latency_quantile(&d->play_lat, 500) / 1000);
 	d->stats.play_lat_p99_us = (uint32_t)(vsnd_latency_quantile(&d->play_lat, 990) / 1000);
 	pthread_mutex_unlock(&d->play_lock);
+	pthread_mutex_lock(&d->mic_lock); /* the microphone's counters move on its realtime thread */
 	d->stats.mic_lat_p50_us = (uint32_t)(vsnd_latency_quantile(&d->mic_lat, 500) / 1000);
 	d->stats.mic_lat_p99_us = (uint32_t)(vsnd_latency_quantile(&d->mic_lat, 990) / 1000);
 	*st = d->stats;
+	pthread_mutex_unlock(&d->mic_lock);
 }
 
 bool qubes_daemon_vchans_ready(struct qubes_daemon *d)

@@ -23,6 +23,15 @@ int main(void)
 	CHECK_EQ(l.samples, 100);
 	vsnd_latency_leave(&l, 2000, 2000000);
 	CHECK_EQ(l.samples, 101);
+	/* The same chunk marked twice (by two threads): one sample, timed from the first mark. */
+	vsnd_latency_enter(&l, 2500, 1000000);
+	vsnd_latency_enter(&l, 2500, 1500000);
+	vsnd_latency_enter(&l, 2400, 1600000);
+	CHECK_EQ(l.head - l.tail, 1);
+	vsnd_latency_leave(&l, 2500, 3000000);
+	CHECK_EQ(l.samples, 102);
+	CHECK_EQ(l.hist[20], 3); /* 2.0 ms, as the 2.05 ms and 2.0 ms samples before */
+	CHECK_EQ(l.hist[15], 0);
 	/* A stalled consumer: marks are bounded, the oldest go. */
 	for (uint64_t i = 0; i < 10 * VSND_LAT_MARKS; i++)
 		vsnd_latency_enter(&l, 3000 + i, 0);
