@@ -206,8 +206,8 @@ bool agent_play_rt_end(struct agent_dir *d, uint32_t space)
  * Playback wants the main loop's vchan watch only while the data thread does
  * not write it each cycle: waiting for the host, and while the sink is idle
  * (a cork waits for the ring to drain first). Otherwise each host read would
- * wake the main loop for nothing; the tick and the data thread's wake-ups
- * notice a host that went away.
+ * wake the main loop for nothing; the data thread's failed send notices a
+ * host that went away, and wakes us.
  */
 static void play_watch_update(struct qubes_agent *a)
 {
@@ -435,10 +435,16 @@ void agent_link_stop(struct qubes_agent *a)
 
 void agent_link_tick(struct qubes_agent *a)
 {
-	if (!a->play.watching && play_lost(&a->play))
-		host_gone(a, &a->play);
 	dir_listen(a, &a->play);
 	dir_listen(a, &a->rec);
-	agent_link_pump(a);
+	/*
+	 * While the sink runs its data thread sends playback, and notices a host
+	 * that went away by the failed send (and wakes us): taking the lock here
+	 * would only risk holding it when that thread wants it (this thread is
+	 * not realtime, and may be preempted while holding it).
+	 */
+	if (a->play.watching)
+		pump_play(a);
+	pump_rec(a);
 	agent_link_send_state(a);
 }
