@@ -21,7 +21,7 @@
  * Every received microphone byte is appended to --mic-out FILE if given.
  * Options: --peer DOMID (the daemon's domain, default 0), --period FRAMES
  * (pacing quantum, default 441), --lead FRAMES (queued ahead when play
- * starts, default 882); the local domain
+ * starts, default 882; the playback vchan holds at least that); the local domain
  * comes from VCHAN_DOMAIN as in qubes-core-vchan-socket.
  */
 #include <errno.h>
@@ -306,7 +306,13 @@ int main(int argc, char **argv)
 			return 2;
 	}
 	srandom(42);
-	s.play = libvchan_server_init(peer, QUBES_AUDIO_PLAYBACK_PORT, 4096, 16384);
+	/*
+	 * Room for the lead in the vchan itself: the daemon reads just in time,
+	 * so what it may ask at once (a server's large request) must be there,
+	 * not still in our pending buffer.
+	 */
+	size_t play_ring = (size_t)s.lead * 4 > 16384 ? (size_t)s.lead * 4 : 16384;
+	s.play = libvchan_server_init(peer, QUBES_AUDIO_PLAYBACK_PORT, 4096, play_ring);
 	s.rec = libvchan_server_init(peer, QUBES_AUDIO_RECORD_PORT, 16384, 4096);
 	if (!s.play || !s.rec) {
 		fprintf(stderr, "vmsim: vchan server: %s\n", strerror(errno));
