@@ -45,17 +45,20 @@ static void wait_state(struct vsnd_audio_stream *s, enum vsnd_audio_state want)
 }
 
 /* Dispatch for up to @tries x 20 ms until @min frames were played (@played) or underrun; @st: the last status. */
-static void wait_frames(struct vsnd_audio_stream *s, struct vsnd_audio_status *st, bool played, uint64_t min,
-			int tries)
+/* Wait until @min frames moved (or underran); returns the events seen meanwhile. */
+static uint32_t wait_frames(struct vsnd_audio_stream *s, struct vsnd_audio_status *st, bool played,
+			    uint64_t min, int tries)
 {
+	uint32_t events = 0;
 	for (int i = 0; i < tries; i++) {
 		vsnd_audio_stream_get_status(s, st);
 		if ((played ? st->frames : st->underrun_frames) >= min)
-			return;
+			break;
 		struct pollfd pfd = { .fd = vsnd_audio_stream_fd(s), .events = POLLIN };
 		poll(&pfd, 1, 20);
-		vsnd_audio_stream_dispatch(s);
+		events |= vsnd_audio_stream_dispatch(s);
 	}
+	return events;
 }
 
 /* Play @frames of the counter signal, unpaced, in odd-sized chunks. */
@@ -255,6 +258,14 @@ static void test_paced_null(void)
 	vsnd_audio_destroy(a);
 }
 
+static struct vsnd_audio_stream *new_started(struct vsnd_audio *a, const struct vsnd_audio_params *p)
+{
+	struct vsnd_audio_stream *s = vsnd_audio_stream_new(a, p);
+	CHECK(s != NULL);
+	CHECK_EQ(vsnd_audio_stream_start(s), 0);
+	return s;
+}
+
 /* The refill hook: called on the clock's thread for every paced pull, never for unpaced ones. */
 struct refill_probe {
 	int16_t next;    /* the counter signal's next sample */
@@ -289,24 +300,14 @@ static void test_refill(void)
 	vsnd_audio_params_init(&p, VSND_AUDIO_PLAYBACK, VSND_AUDIO_FORMAT_S16, 48000, 1, 480);
 	p.refill = probe_refill;
 	p.refill_data = &r;
-	struct vsnd_audio_stream *s = vsnd_audio_stream_new(a, &p);
-	CHECK(s != NULL);
-	CHECK_EQ(vsnd_audio_stream_start(s), 0);
+	struct vsnd_audio_stream *s = new_started(a, &p);
 	struct vsnd_audio_status st;
 	/*
 	 * Nothing queued by us: 10 periods come from the hook alone, just in
 	 * time, and as it fed them all no DATA event woke us for them. Then
 	 * underruns (an XRUN event).
 	 */
-	uint32_t events = 0;
-	for (int i = 0; i < 300; i++) {
-		vsnd_audio_stream_get_status(s, &st);
-		if (st.underrun_frames >= 960)
-			break;
-		struct pollfd pfd = { .fd = vsnd_audio_stream_fd(s), .events = POLLIN };
-		poll(&pfd, 1, 20);
-		events |= vsnd_audio_stream_dispatch(s);
-	}
+	uint32_t events = wait_frames(s, &st, false, 960, 300);
 	CHECK(events & VSND_AUDIO_EVENT_XRUN);
 	CHECK(!(events & VSND_AUDIO_EVENT_DATA));
 	CHECK_EQ(vsnd_audio_stream_stop(s), 0);
@@ -380,19 +381,10 @@ static void test_drain(void)
 		vsnd_audio_params_init(&p, VSND_AUDIO_CAPTURE, VSND_AUDIO_FORMAT_S16, 48000, 2, 480);
 		p.drain = probe_drain;
 		p.drain_data = &r;
-		struct vsnd_audio_stream *s = vsnd_audio_stream_new(a, &p);
-		CHECK(s != NULL);
-		CHECK_EQ(vsnd_audio_stream_start(s), 0);
+		struct vsnd_audio_stream *s = new_started(a, &p);
 		struct vsnd_audio_status st;
-		uint32_t events = 0, want_frames = take ? 4800 : 1440; /* the ring holds 2048 */
-		for (int i = 0; i < 300; i++) {
-			vsnd_audio_stream_get_status(s, &st);
-			if (st.frames >= want_frames)
-				break;
-			struct pollfd pfd = { .fd = vsnd_audio_stream_fd(s), .events = POLLIN };
-			poll(&pfd, 1, 20);
-			events |= vsnd_audio_stream_dispatch(s);
-		}
+		uint32_t want_frames = take ? 4800 : 1440; /* the ring holds 2048 */
+		uint32_t events = wait_frames(s, &st, true, want_frames, 300);
 		CHECK_EQ(vsnd_audio_stream_stop(s), 0);
 		wait_state(s, VSND_AUDIO_STATE_PAUSED);
 		vsnd_audio_stream_get_status(s, &st);
