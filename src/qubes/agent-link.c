@@ -20,6 +20,7 @@
 #define MAX_ROUNDS 16 /* bound the work per event */
 
 static void on_vchan(void *data, int fd, uint32_t mask);
+static void pump_play(struct qubes_agent *a);
 
 static void dir_close(struct qubes_agent *a, struct agent_dir *d)
 {
@@ -122,7 +123,7 @@ void agent_link_send_state(struct qubes_agent *a)
 		 * events and the tick try again).
 		 */
 		if (!sink) {
-			agent_link_pump(a);
+			pump_play(a);
 			if (a->play.connected && vsnd_ring_readable(&a->play.ring) > 0)
 				goto source;
 		}
@@ -265,13 +266,7 @@ static void pump_rec(struct qubes_agent *a)
 			      memory_order_relaxed);
 }
 
-void agent_link_pump(struct qubes_agent *a)
-{
-	pump_play(a);
-	pump_rec(a);
-}
-
-/* Has the host gone? (Checked where no vchan event would tell.) */
+/* Has the host gone? (The data thread asked us to look: its send failed or came up short.) */
 static bool play_lost(struct agent_dir *d)
 {
 	pthread_mutex_lock(&d->lock);

@@ -96,20 +96,19 @@ struct qubes_agent {
 /* agent-link.c (main loop) */
 int agent_link_start(struct qubes_agent *a);
 void agent_link_stop(struct qubes_agent *a);
-void agent_link_pump(struct qubes_agent *a);          /* move data between rings and vchans */
 void agent_link_wake(struct agent_dir *d);            /* the data thread asked for the main loop */
 void agent_link_running(struct qubes_agent *a);       /* the sink started or stopped */
+void agent_link_send_state(struct qubes_agent *a);    /* tell the host about changes */
+void agent_link_tick(struct qubes_agent *a);          /* periodic: reconnect, etc. */
 
 /*
- * The sink's data thread on the playback vchan. begin: take it if the main
- * loop is not using it and the host is there; @in_vchan gets the frames the
- * host has not read yet (exact), @space the room left. end: send the ring
- * into that room, release the vchan; false if the main loop should look
- * (the host went away, or frames are left over).
+ * agent-link.c, on the sink's data thread: the playback vchan. begin: take
+ * it if the main loop is not using it and the host is there; @in_vchan gets
+ * the frames the host has not read yet (exact), @space the room left. end:
+ * send the ring into that room, release the vchan; false if the main loop
+ * should look (the host went away, or frames are left over).
  */
 bool agent_play_rt_begin(struct agent_dir *d, uint32_t *in_vchan, uint32_t *space);
 bool agent_play_rt_end(struct agent_dir *d, uint32_t space);
-void agent_link_send_state(struct qubes_agent *a);    /* tell the host about changes */
-void agent_link_tick(struct qubes_agent *a);          /* periodic: reconnect, etc. */
 
 #endif /* VSND_QUBES_AGENT_PRIVATE_H */

@@ -206,10 +206,10 @@ static void sink_process(void *data)
 		 * empty queue means a read found less than it wanted): this graph
 		 * stalled for longer than the margin, and there is a gap already.
 		 * A low queue alone is no sign: right after a host read it is
-		 * normally down to ~4 ms. Restore the margin with
-		 * silence at once: rebuilt by the rate control, the queue would
-		 * stay near empty for seconds, and each host read that finds less
-		 * than its period would be another gap (a crackle, not one gap).
+		 * normally down to ~4 ms. Restore the margin with silence at once:
+		 * rebuilt by the rate control, the queue would stay near empty for
+		 * seconds, and each host read that finds less than its period
+		 * would be another gap (a crackle, not one gap).
 		 */
 		prefilled = prefill(d, target - queued);
 		qubes_rate_reset(&d->rc);

@@ -296,10 +296,10 @@ void qubes_daemon_close_playback(struct qubes_daemon *d)
 /* ---- microphone: host -> VM ---- */
 
 /* Finish a frame the vchan took only part of; false while bytes of it remain. */
-static bool flush_mic_partial(struct qubes_daemon *d)
+static bool flush_mic_partial(struct qubes_daemon *d, libvchan_t *vc)
 {
 	while (d->mic_partial_off < d->mic_partial_len) {
-		int n = libvchan_write(d->rec.vc, d->mic_partial + d->mic_partial_off,
+		int n = libvchan_write(vc, d->mic_partial + d->mic_partial_off,
 				       d->mic_partial_len - d->mic_partial_off);
 		if (n <= 0)
 			return false;
@@ -310,17 +310,18 @@ static bool flush_mic_partial(struct qubes_daemon *d)
 }
 
 /*
- * Send what @ring holds into the VM's microphone vchan as far as it takes
- * it, whole frames (a torn one is finished first); mic_lock held. The one
- * write path of the microphone, for the main loop and the realtime thread.
+ * Send what @ring holds into the VM's microphone vchan @vc as far as it
+ * takes it, whole frames (a torn one is finished first); mic_lock held. The
+ * one write path of the microphone, for the main loop and the realtime
+ * thread alike.
  */
-static bool mic_send(struct qubes_daemon *d, struct vsnd_ring *ring, uint64_t now)
+static bool mic_send(struct qubes_daemon *d, libvchan_t *vc, struct vsnd_ring *ring, uint64_t now)
 {
 	bool moved = false;
 	for (int round = 0; round < MAX_ROUNDS; round++) {
-		if (!flush_mic_partial(d))
+		if (!flush_mic_partial(d, vc))
 			break;
-		uint32_t fit = (uint32_t)libvchan_buffer_space(d->rec.vc) / QUBES_AUDIO_FRAME_BYTES;
+		uint32_t fit = (uint32_t)libvchan_buffer_space(vc) / QUBES_AUDIO_FRAME_BYTES;
 		struct vsnd_ring_area a[2];
 		uint32_t n = vsnd_ring_read_begin(ring, a, fit);
 		if (n == 0)
@@ -330,7 +331,7 @@ static bool mic_send(struct qubes_daemon *d, struct vsnd_ring *ring, uint64_t no
 			if (!a[k].frames)
 				continue;
 			size_t bytes = (size_t)a[k].frames * QUBES_AUDIO_FRAME_BYTES;
-			int w = libvchan_write(d->rec.vc, a[k].data, bytes);
+			int w = libvchan_write(vc, a[k].data, bytes);
 			if (w <= 0)
 				break;
 			uint32_t whole = (uint32_t)w / QUBES_AUDIO_FRAME_BYTES;
@@ -379,7 +380,7 @@ bool qubes_daemon_drain_mic(void *data, struct vsnd_ring *ring)
 	if (d->rt_mic) {
 		uint64_t now = vsnd_now_ns();
 		vsnd_latency_enter(&d->mic_lat, d->mic_out + vsnd_ring_readable(ring), now);
-		mic_send(d, ring, now);
+		mic_send(d, d->rt_mic, ring, now);
 		all = vsnd_ring_readable(ring) == 0 && d->mic_partial_len == 0;
 	}
 	pthread_mutex_unlock(&d->mic_lock);
@@ -392,28 +393,27 @@ void qubes_daemon_pump_mic(struct qubes_daemon *d)
 		return;
 	struct vsnd_ring *ring = vsnd_audio_stream_ring(d->in);
 	pthread_mutex_lock(&d->mic_lock);
-	bool moved = mic_send(d, ring, vsnd_now_ns());
-
+	bool moved = mic_send(d, d->rec.vc, ring, vsnd_now_ns());
 	/*
 	 * A VM that does not read its microphone must not stall anything: keep
 	 * at most half the ring (the newest frames) and drop the oldest.
 	 */
-	uint32_t keep = vsnd_ring_capacity(ring) / 2, have = vsnd_ring_readable(ring);
+	uint32_t keep = vsnd_ring_capacity(ring) / 2, have = vsnd_ring_readable(ring), dropped = 0;
 	if (have > keep && libvchan_buffer_space(d->rec.vc) < QUBES_AUDIO_FRAME_BYTES) {
-		uint32_t dropped = vsnd_ring_skip(ring, have - keep);
+		dropped = vsnd_ring_skip(ring, have - keep);
 		d->stats.mic_frames_dropped += dropped;
 		d->mic_out += dropped;
-		uint64_t all_dropped = d->stats.mic_frames_dropped;
-		pthread_mutex_unlock(&d->mic_lock);
-		uint64_t suppressed;
+	}
+	uint64_t all_dropped = d->stats.mic_frames_dropped;
+	pthread_mutex_unlock(&d->mic_lock);
+	uint64_t suppressed;
+	if (dropped) {
 		if (vsnd_ratelimit_pass(&d->rl_mic, vsnd_now_ns(), &suppressed))
 			vsnd_warn(&qubes_daemon_log,
 				  "%s: the VM does not read its microphone: dropped %u frames (%llu in all)",
 				  d->vm_name, dropped, (unsigned long long)all_dropped);
 		qubes_daemon_publish_soon(d);
 		moved = true;
-	} else {
-		pthread_mutex_unlock(&d->mic_lock);
 	}
 	if (moved)
 		vsnd_audio_stream_kick(d->in);
