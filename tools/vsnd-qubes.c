@@ -50,9 +50,11 @@ static void usage(FILE *f)
 		"  -n, -b             accepted for compatibility: vsnd never blocks on a VM\n"
 		"  -V VOLUME|mute     initial volume 0..150 (percent) or mute\n"
 		"  -v                 more log (repeat)\n"
-		"  --status-dir DIR   status store directory (default " DEFAULT_STATUS_DIR ")\n"
+		"  --status-dir DIR   status store directory (default " DEFAULT_STATUS_DIR "); with\n"
+		"                     QubesDB, the copy vsnd-ctl reads\n"
 		"  --no-status        publish no status keys\n"
-		"  --qubesdb          keys in QubesDB (the default in builds with QubesDB)\n"
+		"  --qubesdb          keys in QubesDB (the default in builds with QubesDB unless\n"
+		"                     --status-dir is given)\n"
 		"  --control-prefix P control socket path prefix (default " DEFAULT_CONTROL_PREFIX ")\n"
 		"  --no-control-socket  no control socket\n"
 		"  --no-dbus          do not offer org.qubesos.Audio.DOMNAME on the system bus\n"
@@ -257,13 +259,13 @@ int main(int argc, char **argv)
 #else
 	(void)status_dir_given;
 #endif
-	if (cfg.qubesdb) {
 #ifndef VSND_HAVE_QUBESDB
+	if (cfg.qubesdb) {
 		fprintf(stderr, "vsnd-qubes: built without QubesDB (use --status-dir)\n");
 		return 1;
-#endif
-		status_dir = NULL;
 	}
+#endif
+	/* With QubesDB too: the directory is where vsnd-ctl reads the status. */
 	cfg.status_dir = status_dir;
 
 	int pidfd = take_pidfile(pidfile_dir, cfg.domid, pidfile, sizeof(pidfile));

@@ -378,7 +378,13 @@ static void on_store(void *data, int fd, uint32_t mask)
 	struct qubes_agent *a = data;
 	(void)fd;
 	(void)mask;
-	qubes_store_dispatch(a->store);
+	if (qubes_store_dispatch(a->store) < 0) {
+		/* A closed watch fd would wake us forever: keep the domain we have. */
+		vsnd_warn(&qubes_agent_log, "lost the %s watch of %s; keeping domain %d", a->store->ops->name,
+			  DOMAIN_KEY, a->domid);
+		pw_loop_destroy_source(a->loop, a->store_io);
+		a->store_io = NULL;
+	}
 }
 
 static int domain_lookup(struct qubes_agent *a)
@@ -393,6 +399,9 @@ static int domain_lookup(struct qubes_agent *a)
 #endif
 	if (!a->store)
 		return 0; /* not on Qubes: the host is dom0 */
+	/* Watch first, then read: a change in between is seen either way. */
+	if (qubes_store_watch(a->store, DOMAIN_KEY) == 0)
+		a->store_io = pw_loop_add_io(a->loop, qubes_store_fd(a->store), SPA_IO_IN, false, on_store, a);
 	char buf[32];
 	int domid = 0;
 	if (qubes_store_read(a->store, DOMAIN_KEY, buf, sizeof(buf)) >= 0) {
@@ -402,8 +411,6 @@ static int domain_lookup(struct qubes_agent *a)
 			domid = 0;
 		}
 	}
-	if (qubes_store_watch(a->store, DOMAIN_KEY) == 0)
-		a->store_io = pw_loop_add_io(a->loop, qubes_store_fd(a->store), SPA_IO_IN, false, on_store, a);
 	return domid;
 }
 

@@ -393,7 +393,13 @@ static void dbus_event(void *data, int fd, uint32_t events)
 static void store_event(void *data, int fd, uint32_t events)
 {
 	struct qubes_daemon *d = data;
-	qubes_store_dispatch(d->store);
+	if (qubes_store_dispatch(d->store) < 0) {
+		/* A closed watch fd would wake us forever: stop watching, keep publishing. */
+		vsnd_warn(&qubes_daemon_log, "%s: lost the %s watch; decisions through it are off", d->vm_name,
+			  d->store->ops->name);
+		vsnd_loop_remove(d->store_src);
+		d->store_src = NULL;
+	}
 }
 
 static int setup_surfaces(struct qubes_daemon *d)
@@ -417,9 +423,15 @@ static int setup_surfaces(struct qubes_daemon *d)
 		d->store = d->cfg.status_dir ? qubes_store_dir_new(d->cfg.status_dir, on_store_key, d) : NULL;
 		if (!d->store)
 			return d->cfg.qubesdb && !d->cfg.status_dir ? -ENOTSUP : -errno;
+		/*
+		 * With QubesDB the directory is vsnd-ctl's copy only: if it cannot
+		 * be made (a user daemon and a root-owned /run), the protocol keys
+		 * still work; only vsnd-ctl status does not see this daemon.
+		 */
 		if (d->cfg.qubesdb && d->cfg.status_dir &&
 		    !(d->status_store = qubes_store_dir_new(d->cfg.status_dir, NULL, NULL)))
-			return -errno;
+			vsnd_warn(&qubes_daemon_log, "%s: status directory %s: %s (vsnd-ctl will not see this daemon)",
+				  d->vm_name, d->cfg.status_dir, strerror(errno));
 		key(k, sizeof(k), "audio-input-config", d->vm_name);
 		if (qubes_store_watch(d->store, k) < 0)
 			return -EIO;

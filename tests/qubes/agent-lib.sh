@@ -11,7 +11,8 @@
 #                           it replaces the shell: use it as vsnd_bg's command or in ( )
 #   vm_play FILE            pw-play FILE in the VM, realtime
 #   agent_start DOMID ARGS  start vsnd-qubes-agent as domain DOMID (host = domain 0, or the
-#                           domain in the store dir $AGENT_DOMID_STORE), wait for its nodes
+#                           domain in the store dir $AGENT_DOMID_STORE, or in QubesDB if
+#                           that is "qubesdb"), wait for its nodes
 #   agent_field KEY         a field of the agent's status line
 #   agent_is KEY VALUE      true if it equals VALUE (for vsnd_wait_for)
 #   path_start DOMID VM BACKEND ARGS...  vsnd-qubes for (DOMID, VM) on BACKEND (no D-Bus), and
@@ -80,7 +81,11 @@ vm_default_sink_is() {
 
 agent_start() {
 	local domid=$1 host=(--domid 0); shift
-	[ -z "${AGENT_DOMID_STORE:-}" ] || host=(--domid-store "$AGENT_DOMID_STORE")
+	case ${AGENT_DOMID_STORE:-} in
+	"") ;;
+	qubesdb) host=() ;; # a QubesDB build's default: the key in QubesDB
+	*) host=(--domid-store "$AGENT_DOMID_STORE") ;;
+	esac
 	vsnd_bg agent env XDG_RUNTIME_DIR="$VM_RUN" XDG_CONFIG_HOME="$VM_CONF" VCHAN_DOMAIN="$domid" \
 		"$VSND_QUBES_AGENT" "${host[@]}" --status-file "$T/agent.status" "$@"
 	vsnd_wait_for 10 vm_node_json vsnd-qubes-sink || vsnd_fail "the agent's sink did not appear"

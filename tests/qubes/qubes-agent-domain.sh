@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The host's audio domain changes under a running agent (QubesDB's
-# /qubes-audio-domain-xid, here the directory store the agent watches):
+# /qubes-audio-domain-xid; the directory store the agent watches, or with
+# VSND_QUBES_STORE=qubesdb QubesDB's test double and the agent's QubesDB build):
 # the agent leaves the old domain's daemon, serves the new one's, and audio
 # follows; a value that is not a domain id changes nothing.
 source "$VSND_TESTLIB"
@@ -15,10 +16,17 @@ vmpw_start
 
 DB="$T/vmdb"
 mkdir -p "$DB" "$T/audiovm"
-set_domain() {
-	# As QubesDB's daemon would: the whole value at once.
-	printf '%s' "$1" >"$DB/qubes-audio-domain-xid.new" && mv "$DB/qubes-audio-domain-xid.new" "$DB/qubes-audio-domain-xid"
-}
+if [ "${VSND_QUBES_STORE:-dir}" = qubesdb ]; then
+	# The key in QubesDB (its test double), read by the agent's QubesDB build.
+	qubesdb_start
+	DB=qubesdb
+	set_domain() { "$VSND_FAKE_QUBESDB_CMD" write /qubes-audio-domain-xid "$1" || vsnd_fail "QubesDB write"; }
+else
+	set_domain() {
+		# As QubesDB's daemon would: the whole value at once.
+		printf '%s' "$1" >"$DB/qubes-audio-domain-xid.new" && mv "$DB/qubes-audio-domain-xid.new" "$DB/qubes-audio-domain-xid"
+	}
+fi
 played() { status_field "$1" frames_played; }
 played_over() { [ "$(played "$1")" -gt "$2" ]; }
 "$VSND_TONE" -q --backend wav --no-pacing --wav-out "$T/in.wav" -r 48000 -c 2 -d 2 >/dev/null 2>&1 ||

@@ -9,6 +9,9 @@
 #                             itself domain $DAEMON_DOMAIN (default 0)
 #   status_field VM KEY       a field of the daemon's published status line
 #   key VM DIR                the content of the status key /DIR/VM (empty if absent)
+#   key_write VM DIR VALUE    set the key /DIR/VM as the user (or Qubes) would
+#   qubesdb_start             start the QubesDB test double ("qubesdb"): from then on key and
+#                             key_write use it (VSND_FAKE_QUBESDB_BIN / _CMD name the programs)
 
 qubes_env() {
 	export VCHAN_SOCKET_DIR="$T/vchan"
@@ -59,7 +62,25 @@ status_field() {
 }
 
 key() {
-	cat "$STATUS/$2/$1" 2>/dev/null
+	if [ -n "${VSND_FAKE_QUBESDB:-}" ]; then
+		"$VSND_FAKE_QUBESDB_CMD" read "/$2/$1" 2>/dev/null
+	else
+		cat "$STATUS/$2/$1" 2>/dev/null
+	fi
+}
+
+key_write() {
+	if [ -n "${VSND_FAKE_QUBESDB:-}" ]; then
+		"$VSND_FAKE_QUBESDB_CMD" write "/$2/$1" "$3" || vsnd_fail "QubesDB write /$2/$1 failed"
+	else
+		mkdir -p "$STATUS/$2" && echo "$3" >"$STATUS/$2/$1"
+	fi
+}
+
+qubesdb_start() {
+	export VSND_FAKE_QUBESDB="$T/qubesdb.sock"
+	vsnd_bg qubesdb "$VSND_FAKE_QUBESDB_BIN" "$VSND_FAKE_QUBESDB"
+	vsnd_wait_for 5 test -S "$VSND_FAKE_QUBESDB" || vsnd_fail "the QubesDB double did not start"
 }
 
 # status_is VM KEY VALUE: true if the published field equals VALUE (for vsnd_wait_for).

@@ -3,10 +3,17 @@
 # key) against a real dbus-daemon: not one sample reaches the VM unless the VM
 # asked AND the user allowed; samples flow within 100 ms once both hold; the
 # status keys tell the truth; the host record stream exists only while both hold.
+# VSND_QUBES_STORE=qubesdb: the keys live in QubesDB (its test double, and the
+# daemon's QubesDB build), as on Qubes; else in the directory store.
 source "$VSND_TESTLIB"
 source "$VSND_QUBESLIB"
 vsnd_setup
 qubes_env
+store_args=()
+if [ "${VSND_QUBES_STORE:-dir}" = qubesdb ]; then
+	qubesdb_start
+	store_args=(--qubesdb)
+fi
 
 # A private system bus for the D-Bus surface.
 cat >"$T/bus.conf" <<CONF
@@ -24,7 +31,7 @@ export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$T/system_bus_socket"
 	vsnd_fail "cannot make the microphone signal"
 
 vm_start vm 9 --mic-out "$T/mic.raw"
-daemon_start 9 work --backend wav --wav-out "$T/out.wav" --wav-in "$T/mic.wav"
+daemon_start 9 work --backend wav --wav-out "$T/out.wav" --wav-in "$T/mic.wav" "${store_args[@]}"
 vm_expect vm connected
 vsnd_wait_for 10 status_is work audio wav || vsnd_fail "daemon did not open audio"
 vsnd_wait_for 5 busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" status org.qubesos.Audio.work ||
@@ -61,8 +68,8 @@ event() {
 			/org/qubesos/audio org.qubesos.Audio RecAllowed b true || vsnd_fail "busctl"; allow=1 ;;
 	deny-dbus) busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" set-property org.qubesos.Audio.work \
 			/org/qubesos/audio org.qubesos.Audio RecAllowed b false || vsnd_fail "busctl"; allow=0 ;;
-	allow-key) mkdir -p "$STATUS/audio-input-config"; echo 1 >"$STATUS/audio-input-config/work"; allow=1 ;;
-	deny-key) echo 0 >"$STATUS/audio-input-config/work"; allow=0 ;;
+	allow-key) key_write work audio-input-config 1; allow=1 ;;
+	deny-key) key_write work audio-input-config 0; allow=0 ;;
 	esac
 	echo "-- $1"
 	expect_state
@@ -81,7 +88,7 @@ busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" get-property org.qubesos.Audio.work 
 	org.qubesos.Audio RecAllowed | grep -q "b true" || vsnd_fail "RecAllowed does not show the key's allow"
 
 # Junk on the surfaces changes nothing.
-echo yes >"$STATUS/audio-input-config/work"
+key_write work audio-input-config yes
 printf 'audio-input 0 please\n' | socat - "UNIX-CONNECT:${CTL}work" 2>/dev/null || true
 vm_cmd vm "word start"; vm_expect vm ok; req=1
 expect_state
@@ -91,4 +98,9 @@ grep -q "rejected" "$T/daemon-work.log" || vsnd_fail "no log line for the reject
 vsnd_stop daemon-work
 [ ! -e "$STATUS/audio-input/work" ] && [ ! -e "$STATUS/audio-input-request/work" ] ||
 	vsnd_fail "status keys left after exit"
+if [ -n "${VSND_FAKE_QUBESDB:-}" ]; then
+	for k in audio-input audio-input-request vsnd-status; do
+		"$VSND_FAKE_QUBESDB_CMD" read "/$k/work" >/dev/null 2>&1 && vsnd_fail "/$k/work left in QubesDB"
+	done
+fi
 echo "keys removed on exit"
