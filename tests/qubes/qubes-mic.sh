@@ -104,3 +104,20 @@ if [ -n "${VSND_FAKE_QUBESDB:-}" ]; then
 	done
 fi
 echo "keys removed on exit"
+
+# QubesDB itself goes away under a running daemon: the daemon says so once,
+# does not spin on the dead watch, and the other surfaces keep working.
+if [ -n "${VSND_FAKE_QUBESDB:-}" ]; then
+	daemon_start 9 work --backend wav --wav-out "$T/out2.wav" --wav-in "$T/mic.wav" "${store_args[@]}"
+	vsnd_wait_for 10 key_is work audio-input 0 || vsnd_fail "restarted daemon did not publish to QubesDB"
+	vsnd_stop qubesdb
+	vsnd_wait_for 5 grep -q "lost the qubesdb watch" "$T/daemon-work.log" || vsnd_fail "no log line for the lost QubesDB"
+	pid=${VSND_BG_PIDS[daemon-work]}
+	t0=$(awk '{print $14 + $15}' "/proc/$pid/stat"); sleep 1; t1=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+	# A loop on the closed socket would burn the whole second (~100 ticks).
+	[ $((t1 - t0)) -lt 20 ] || vsnd_fail "daemon spins after losing QubesDB: $((t1 - t0)) ticks in 1 s"
+	"$VSND_CTL" --status-dir "$STATUS" --control-prefix "$CTL" mic allow work >/dev/null
+	mirror_allowed() { [ "$(cat "$STATUS/audio-input/work" 2>/dev/null)" = 1 ]; }
+	vsnd_wait_for 2 mirror_allowed || vsnd_fail "the socket no longer works without QubesDB"
+	echo "QubesDB gone: logged, $((t1 - t0)) ticks in 1 s, socket still obeyed"
+fi
