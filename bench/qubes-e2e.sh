@@ -12,8 +12,9 @@
 # queue (ring + vchan) + the daemon's (its ring + the host server's delay).
 #
 # Usage: bench/qubes-e2e.sh [BUILD_DIR] [SECONDS=600]
-# (QUBES_E2E_AGENT_OPTS: extra vsnd-qubes-agent options, for experiments; the
-# figures reported in README are with none.)
+# (QUBES_E2E_AGENT_OPTS / QUBES_E2E_DAEMON_OPTS: extra vsnd-qubes-agent /
+# vsnd-qubes options, for experiments; the figures reported in README as the
+# defaults' are with none.)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
@@ -36,7 +37,8 @@ pw_server_start
 vmpw_start
 # shellcheck disable=SC2086 # options, split on purpose
 agent_start 20 ${QUBES_E2E_AGENT_OPTS:-}
-path_start 20 e2e pipewire
+# shellcheck disable=SC2086 # options, split on purpose
+path_start 20 e2e pipewire ${QUBES_E2E_DAEMON_OPTS:-}
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 agent_pid=${VSND_BG_PIDS[agent]}
@@ -60,18 +62,21 @@ unset "VSND_BG_PIDS[probe]"
 a1=$(cpu_ticks "$agent_pid"); d1=$(cpu_ticks "$daemon_pid")
 u1=$(status_field e2e underruns)
 summary=$(tail -n 1 "$T/probe.log")
+# QUBES_E2E_KEEP=DIR keeps the raw samples (probe.log: every click; lat.dat: agent
+# queue, daemon latency, server delay, agent rate every 200 ms) for a closer look.
+[ -z "${QUBES_E2E_KEEP:-}" ] || cp "$T/probe.log" "$T/lat.dat" "$QUBES_E2E_KEEP/"
 echo "probe: $summary"
 echo "agent: $(cat "$T/agent.status")"
 echo "daemon: $(cat "$STATUS/vsnd-status/e2e" 2>/dev/null)"
 python3 - "$summary" "$T/lat.dat" "$SECS" "$((a1 - a0))" "$((d1 - d0))" "$(agent_field frames_dropped)" "$((u1 - u0))" \
-	"$(getconf CLK_TCK)" "$(status_field e2e rt_busy)" "$(agent_field play_reprimes)" "${QUBES_E2E_AGENT_OPTS:-}" <<'PY'
+	"$(getconf CLK_TCK)" "$(status_field e2e rt_busy)" "$(agent_field play_reprimes)" "${QUBES_E2E_AGENT_OPTS:-}" "${QUBES_E2E_DAEMON_OPTS:-}" <<'PY'
 import sys
 sys.path.insert(0, "bench")
 from report import write
-summary, lat, secs, at, dt, dropped, underruns, hz, rt_busy, reprimes, agent_opts = sys.argv[1:]
+summary, lat, secs, at, dt, dropped, underruns, hz, rt_busy, reprimes, agent_opts, daemon_opts = sys.argv[1:]
 secs, hz = float(secs), float(hz)
 f = dict(kv.split("=") for kv in summary.split())
-QUANTUM_MS = 256 / 44.1  # the agent's node.latency: one VM graph cycle
+QUANTUM_MS = 128 / 44.1  # the agent's default node.latency: one VM graph cycle
 v = sorted(QUANTUM_MS + int(l.split()[0]) / 44.1 + float(l.split()[1]) for l in open(lat))
 r = {
     "seconds": secs,
@@ -93,8 +98,9 @@ r = {
 r["total_cpu_pct"] = r["agent_cpu_pct"] + r["daemon_cpu_pct"]
 write("qubes-e2e", result=r, latency="clicks timed at both ends (app write in the VM -> played by the host's null sink); "
       "reported_queues_*: VM quantum + agent ring/vchan + daemon ring + server delay, sampled",
-      settings="defaults: agent target 15 ms, quantum 256; vsnd-qubes period 441, read just in time"
-      + (f"; agent options: {agent_opts}" if agent_opts else ""),
+      settings="defaults: agent target 10 ms, quantum 128; vsnd-qubes period 220, read just in time"
+      + (f"; agent options: {agent_opts}" if agent_opts else "")
+      + (f"; vsnd-qubes options: {daemon_opts}" if daemon_opts else ""),
       targets={"latency_p99_ms": 20, "frames_lost": 0, "total_cpu_pct": 0.5})
 print(f"{'figure':<24} {'value':>10}  target")
 for k, t in [("latency_p50_ms", ""), ("latency_p99_ms", "<= 20"), ("latency_max_ms", ""),

@@ -32,19 +32,23 @@ void qubes_agent_config_defaults(struct qubes_agent_config *c)
 	memset(c, 0, sizeof(*c));
 	c->domid = -1;
 	/*
-	 * vsnd-qubes reads the vchan just in time, a 10 ms period at once: the
-	 * queue saw-tooths by a period around its average, so the target is a
-	 * period and a half (5 ms to spare just before each read).
+	 * vsnd-qubes reads the vchan just in time, a 5 ms period at once: the
+	 * queue must hold what the host reads before our next cycle (one
+	 * period within a 2.9 ms quantum) and a margin for a late cycle; 10 ms
+	 * leaves 5 ms to spare right after each read. A host that reads more at
+	 * once raises it (sink_target). The microphone arrives a host period
+	 * at a time; 10 ms is two of them.
 	 */
-	c->target_frames = 662;
-	c->rec_target_frames = 882;
+	c->target_frames = 441;
+	c->rec_target_frames = 441;
 	/*
 	 * The target, no more: vsnd-qubes takes a period of it before its
 	 * stream runs and the rest is there for its first just-in-time reads;
 	 * more would stay as latency until the rate control drains it.
 	 */
-	c->prefill_frames = 662;
-	c->quantum_frames = 256;
+	c->prefill_frames = 441;
+	/* Half a host period: the host's read never waits for more than one of our cycles. */
+	c->quantum_frames = 128;
 	c->play_vchan_bytes = 8192;
 	c->rec_vchan_bytes = 8192;
 	c->sink_name = "vsnd-qubes-sink";
@@ -153,7 +157,7 @@ static uint32_t prefill(struct agent_dir *d, uint32_t frames)
  * host's if that is more. vsnd-qubes reads the vchan just in time, a host
  * period at once, so the queue saw-tooths by a period around its average:
  * a host with 20 ms periods (or pacat-simple-vchan's larger requests) needs
- * more than the 15 ms default holds. The read size is what left the queue
+ * more than the 10 ms default holds. The read size is what left the queue
  * between two of our cycles, averaged (a first large request at a start
  * does not set it).
  */

@@ -36,12 +36,12 @@ struct qubes_agent_config {
 	int domid;               /* host (audio VM) domain; < 0: QubesDB, else 0 */
 	const char *domid_store; /* directory store holding /qubes-audio-domain-xid (tests,
 				    non-Qubes); NULL: QubesDB where built in */
-	uint32_t target_frames;  /* playback: queued frames the loop holds (default 662 = 15 ms) */
-	uint32_t rec_target_frames; /* record: the same (default 882 = 20 ms: the host delivers a
-				       10 ms period at a time, the graph takes quanta between) */
-	uint32_t prefill_frames; /* silence queued when playback starts (default 662 = 15 ms,
+	uint32_t target_frames;  /* playback: queued frames the loop holds (default 441 = 10 ms) */
+	uint32_t rec_target_frames; /* record: the same (default 441 = 10 ms: the host delivers a
+				       5 ms period at a time, the graph takes quanta between) */
+	uint32_t prefill_frames; /* silence queued when playback starts (default 441 = 10 ms,
 				    the target: vsnd-qubes keeps no queue of its own) */
-	uint32_t quantum_frames; /* node.latency asked of the graph (default 256) */
+	uint32_t quantum_frames; /* node.latency asked of the graph (default 128 = 2.9 ms) */
 	uint32_t play_vchan_bytes; /* vchan ring sizes (default 8192 each) */
 	uint32_t rec_vchan_bytes;
 	const char *sink_name, *sink_desc;     /* node.name / node.description */

@@ -24,8 +24,8 @@ void qubes_daemon_config_init(struct qubes_daemon_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	vsnd_audio_opts_init(&c->audio);
-	c->period_frames = 441;
-	c->ring_periods = 4;
+	c->period_frames = 220;
+	c->ring_periods = 8;
 	c->volume = -1.0f;
 }
 

@@ -34,8 +34,8 @@ struct qubes_daemon_config {
 	int domid;                     /* the VM's domain id (vchan peer) */
 	const char *vm_name;           /* stream names, D-Bus name, status keys */
 	struct vsnd_audio_opts audio;  /* backend options (vm_name is set from vm_name) */
-	uint32_t period_frames;        /* host clock period (default 441 = 10 ms) */
-	uint32_t ring_periods;         /* ring of each direction, in periods (default 4) */
+	uint32_t period_frames;        /* host clock period (default 220 = 5 ms) */
+	uint32_t ring_periods;         /* ring of each direction, in periods (default 8) */
 	uint32_t fill_frames;          /* playback, main loop (before the host stream runs, or
 					  with unclocked backends; else the realtime thread reads
 					  just in time): read from the VM only while our ring holds
@@ -67,7 +67,7 @@ struct qubes_daemon_stats {
 	uint32_t play_lat_p50_us, play_lat_p99_us, mic_lat_p50_us, mic_lat_p99_us;
 };
 
-/* Fill defaults: period 441, 4 ring periods, volume -1, no surfaces. */
+/* Fill defaults: period 220, 8 ring periods, volume -1, no surfaces. */
 void qubes_daemon_config_init(struct qubes_daemon_config *c);
 
 /*

@@ -19,8 +19,8 @@ int main(void)
 {
 	struct qubes_agent_config c;
 	qubes_agent_config_defaults(&c);
-	CHECK(c.domid == -1 && c.target_frames == 662 && c.rec_target_frames == 882);
-	CHECK(c.prefill_frames == 662 && c.quantum_frames == 256);
+	CHECK(c.domid == -1 && c.target_frames == 441 && c.rec_target_frames == 441);
+	CHECK(c.prefill_frames == 441 && c.quantum_frames == 128);
 	CHECK(c.play_vchan_bytes == 8192 && c.rec_vchan_bytes == 8192);
 	CHECK(!strcmp(c.sink_name, "vsnd-qubes-sink") && !strcmp(c.source_name, "vsnd-qubes-source"));
 

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The agent's rate control (src/qubes/rate.c) in a simulated playback path:
- * the VM graph runs a 256-frame quantum at 48 kHz, the agent's resampler
- * turns it into 235.2 frames at 44.1 kHz times the correction, and the host
- * (vsnd-qubes) reads 441-frame periods just in time on its own clock (which
- * drifts). Checks: the queue settles at the target with the correction
- * inside +-0.1 %; after the VM's graph stalls and the queue runs dry, it is
- * rebuilt without overshooting (no integrator wind-up); a backlog the host
- * left is drained within seconds.
+ * the VM graph runs a 128-frame quantum at 48 kHz, the agent's resampler
+ * turns it into 117.6 frames at 44.1 kHz times the correction, and the host
+ * (vsnd-qubes) reads 220-frame periods just in time on its own clock (which
+ * drifts) -- the defaults. Checks: the queue settles at the target with the
+ * correction inside +-0.1 %; after the VM's graph stalls and the queue runs
+ * dry, it is rebuilt without overshooting (no integrator wind-up); a backlog
+ * the host left is drained within seconds.
  */
 #include <math.h>
 #include <stdio.h>
@@ -25,8 +25,9 @@ static int failures;
 		}                                                                      \
 	} while (0)
 
-#define TARGET 662u /* the agent's default: 15 ms */
-#define QUANTUM 256u
+#define TARGET 441u /* the agent's default: 10 ms */
+#define QUANTUM 128u
+#define PERIOD 220.0 /* vsnd-qubes' default: 5 ms */
 #define SECONDS 150
 
 struct stall {
@@ -53,7 +54,7 @@ static bool in(struct stall st, double t)
  */
 static void run(struct sim *s, double drift, struct stall vm, struct stall host)
 {
-	const double ta = QUANTUM / 48000.0, th = 441.0 / 44100.0 / (1.0 + drift);
+	const double ta = QUANTUM / 48000.0, th = PERIOD / 44100.0 / (1.0 + drift);
 	double t_agent = 0, t_host = th / 3;
 	double sum[SECONDS] = { 0 };
 	long n[SECONDS] = { 0 };
@@ -65,9 +66,9 @@ static void run(struct sim *s, double drift, struct stall vm, struct stall host)
 		if (t_host <= t_agent) {
 			/* vsnd-qubes reads a period just in time, or what is there (an underrun). */
 			if (!in(host, t_host)) {
-				if (s->queue < 441.0)
+				if (s->queue < PERIOD)
 					s->underruns++;
-				s->queue = s->queue > 441.0 ? s->queue - 441.0 : 0;
+				s->queue = s->queue > PERIOD ? s->queue - PERIOD : 0;
 			}
 			t_host += th;
 			continue;
