@@ -73,6 +73,8 @@ struct pulse_stream {
 	bool muted;
 	bool lost;               /* was connected when the server went away: count the reconnect */
 	bool setting_volume;     /* our own volume/mute operations are in flight */
+	bool volume_pending;     /* set while the stream was connecting: apply once it is ready */
+	pa_operation *apply_op;  /* that application's last operation, until it completes */
 	uint32_t underflows;     /* server-side underflows, reported at close */
 	void *silence;           /* one period of silence for capture holes */
 };
@@ -294,6 +296,13 @@ static struct pulse_stream *find_stream(struct pulse_ctx *pc, enum vsnd_audio_di
 
 static void detach_stream(struct pulse_stream *st)
 {
+	if (st->apply_op) {
+		/* Cancelled, its callback never runs on a stream that is gone. */
+		pa_operation_cancel(st->apply_op);
+		pa_operation_unref(st->apply_op);
+		st->apply_op = NULL;
+		st->setting_volume = false;
+	}
 	if (!st->ps)
 		return;
 	pa_stream_set_state_callback(st->ps, NULL, NULL);
@@ -308,13 +317,38 @@ static void detach_stream(struct pulse_stream *st)
 	st->index = PA_INVALID_INDEX;
 }
 
-/* Capture volume cannot be passed at connect: set it on the source output. */
-static void apply_capture_volume(struct pulse_stream *st)
+static void on_apply_done(pa_context *c, int success, void *data)
 {
-	pa_operation *op = pa_context_set_source_output_volume(st->pc->ctx, st->index, &st->cv,
-								 NULL, NULL);
+	struct pulse_stream *st = data;
+	(void)c;
+	(void)success;
+	pa_operation_unref(st->apply_op);
+	st->apply_op = NULL;
+	st->setting_volume = false;
+}
+
+/*
+ * Mainloop thread, stream just ready: set the wanted volume and mute on its
+ * sink input / source output. Needed for capture (its volume cannot be
+ * passed at connect) and for a volume set while the stream was connecting
+ * (the connect carried the one before). Until the server confirmed, a report
+ * of the old volume (a reply it wrote before our change) is not the host's
+ * choice: setting_volume stays up, as for vsnd_audio_stream_set_volume().
+ */
+static void apply_volume(struct pulse_stream *st)
+{
+	pa_context *c = st->pc->ctx;
+	pa_operation *op = is_playback(st) ? pa_context_set_sink_input_volume(c, st->index, &st->cv, NULL, NULL)
+					   : pa_context_set_source_output_volume(c, st->index, &st->cv, NULL, NULL);
 	if (op)
 		pa_operation_unref(op);
+	/* Answered in order: once the mute is done, so is the volume. */
+	op = is_playback(st) ? pa_context_set_sink_input_mute(c, st->index, st->muted, on_apply_done, st)
+			     : pa_context_set_source_output_mute(c, st->index, st->muted, on_apply_done, st);
+	if (op) {
+		st->apply_op = op;
+		st->setting_volume = true;
+	}
 }
 
 static void on_stream_state(pa_stream *p, void *data)
@@ -326,8 +360,9 @@ static void on_stream_state(pa_stream *p, void *data)
 	switch (pa_stream_get_state(p)) {
 	case PA_STREAM_READY:
 		st->index = pa_stream_get_index(p);
-		if (!is_playback(st) && st->have_volume)
-			apply_capture_volume(st);
+		if (st->have_volume && (!is_playback(st) || st->volume_pending) && !st->apply_op)
+			apply_volume(st);
+		st->volume_pending = false;
 		if (st->lost) {
 			st->lost = false;
 			atomic_fetch_add(&s->reconnects, 1);
@@ -392,6 +427,7 @@ static int stream_connect(struct pulse_stream *st)
 	else if (st->have_volume)
 		flags |= PA_STREAM_START_UNMUTED;
 
+	st->volume_pending = false; /* the connect carries the wanted volume */
 	if (is_playback(st))
 		ret = pa_stream_connect_playback(st->ps, dev, &st->attr, flags,
 						 st->have_volume ? &st->cv : NULL, NULL);
@@ -461,8 +497,14 @@ static void report_host_volume(struct pulse_ctx *pc, enum vsnd_audio_direction d
 	 */
 	if (st->setting_volume)
 		return;
-	/* Our own change coming back: the common code already recorded it. */
-	if (st->have_volume && pa_cvolume_equal(cv, &st->cv) && st->muted == muted)
+	/*
+	 * Nothing new: our own change coming back (the common code already
+	 * recorded it), or a stream's first report of the volume it was created
+	 * with -- which may reach us just after the user set another, before
+	 * the backend took the lock to apply it; taken as the host's choice, it
+	 * would overwrite the user's.
+	 */
+	if (pa_cvolume_equal(cv, &st->cv) && st->muted == muted)
 		return;
 	st->cv = *cv;
 	st->muted = muted;
@@ -974,8 +1016,11 @@ static int pulse_stream_set_volume(struct vsnd_audio_stream *s, float volume, bo
 	st->have_volume = true;
 	pa_cvolume_set(&st->cv, st->spec.channels, pa_volume_for(volume));
 	st->muted = muted;
-	if (!stream_ready(st) || !pc->ready)
-		goto out; /* applied when the stream is created again */
+	if (!stream_ready(st) || !pc->ready) {
+		/* Applied when the stream is ready (connecting now) or created again. */
+		st->volume_pending = true;
+		goto out;
+	}
 	st->setting_volume = true;
 	if (is_playback(st))
 		op = pa_context_set_sink_input_volume(pc->ctx, st->index, &st->cv, on_success, &r);
@@ -989,7 +1034,7 @@ static int pulse_stream_set_volume(struct vsnd_audio_stream *s, float volume, bo
 			op = pa_context_set_source_output_mute(pc->ctx, st->index, muted, on_success, &r);
 		ret = run_op(pc, op, &r);
 	}
-	st->setting_volume = false;
+	st->setting_volume = st->apply_op != NULL; /* a ready-time application may still be in flight */
 	if (ret < 0)
 		vsnd_error(&log_pulse, "cannot set volume %.3f%s on stream '%s': %s", (double)volume,
 			   muted ? " (muted)" : "", s->name, strerror(-ret));
