@@ -26,23 +26,6 @@ struct qdb_handle {
 	struct pending *head, *tail; /* watch events read while waiting for an answer */
 };
 
-static int read_full(int fd, void *buf, size_t len)
-{
-	size_t got = 0;
-	while (got < len) {
-		ssize_t n = read(fd, (char *)buf + got, len - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (n == 0)
-				errno = EPIPE;
-			return -1;
-		}
-		got += (size_t)n;
-	}
-	return 0;
-}
-
 qdb_handle_t qdb_open(char *vmname)
 {
 	const char *path = getenv("VSND_FAKE_QUBESDB");

@@ -7,7 +7,10 @@
 #ifndef VSND_FAKE_QDB_PROTO_H
 #define VSND_FAKE_QDB_PROTO_H
 
+#include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <unistd.h>
 
 #include "qubesdb-client.h"
 
@@ -35,5 +38,23 @@ struct qdb_hdr {
 };
 
 #define FAKE_QDB_DEFAULT_SOCKET "/var/run/qubes/qubesdb.sock"
+
+/* Exactly @len bytes (messages are read whole); -1 on error, end of file is EPIPE. */
+static inline int read_full(int fd, void *buf, size_t len)
+{
+	size_t got = 0;
+	while (got < len) {
+		ssize_t n = read(fd, (char *)buf + got, len - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EPIPE;
+			return -1;
+		}
+		got += (size_t)n;
+	}
+	return 0;
+}
 
 #endif /* VSND_FAKE_QDB_PROTO_H */

@@ -49,20 +49,6 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-static int read_full(int fd, void *buf, size_t len)
-{
-	size_t got = 0;
-	while (got < len) {
-		ssize_t n = read(fd, (char *)buf + got, len - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		got += (size_t)n;
-	}
-	return 0;
-}
-
 static void reply(int c, uint8_t type, const char *path, const void *data, uint32_t len)
 {
 	struct qdb_hdr hdr;
