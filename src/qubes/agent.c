@@ -47,7 +47,7 @@ void qubes_agent_config_defaults(struct qubes_agent_config *c)
 	 * more would stay as latency until the rate control drains it.
 	 */
 	c->prefill_frames = 441;
-	/* Half a host period: the host's read never waits for more than one of our cycles. */
+	/* Shorter than a host period (2.9 vs 5 ms): at most one host read falls between two cycles. */
 	c->quantum_frames = 128;
 	c->play_vchan_bytes = 8192;
 	c->rec_vchan_bytes = 8192;
