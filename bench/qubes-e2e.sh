@@ -76,7 +76,9 @@ from report import write
 summary, lat, secs, at, dt, dropped, underruns, hz, rt_busy, reprimes, agent_opts, daemon_opts = sys.argv[1:]
 secs, hz = float(secs), float(hz)
 f = dict(kv.split("=") for kv in summary.split())
-QUANTUM_MS = 128 / 44.1  # the agent's default node.latency: one VM graph cycle
+import re
+q = re.search(r"--quantum[ =](\d+)", agent_opts)
+QUANTUM_MS = (int(q.group(1)) if q else 128) / 44.1  # the agent's node.latency: one VM graph cycle
 v = sorted(QUANTUM_MS + int(l.split()[0]) / 44.1 + float(l.split()[1]) for l in open(lat))
 r = {
     "seconds": secs,
