@@ -379,12 +379,35 @@ static void on_store(void *data, int fd, uint32_t mask)
 	(void)fd;
 	(void)mask;
 	if (qubes_store_dispatch(a->store) < 0) {
-		/* A closed watch fd would wake us forever: keep the domain we have. */
-		vsnd_warn(&qubes_agent_log, "lost the %s watch of %s; keeping domain %d", a->store->ops->name,
-			  DOMAIN_KEY, a->domid);
+		/* A closed watch fd would wake us forever: keep the domain we have, retry. */
+		vsnd_warn(&qubes_agent_log, "lost the %s watch of %s; keeping domain %d, watching again once it is back",
+			  a->store->ops->name, DOMAIN_KEY, a->domid);
 		pw_loop_destroy_source(a->loop, a->store_io);
 		a->store_io = NULL;
+		a->store_lost = true;
 	}
+}
+
+/* From the 100 ms tick, once a second while the watch is lost. */
+static void store_retry(struct qubes_agent *a)
+{
+	if (!a->store_lost || ++a->store_ticks % 10)
+		return;
+	/* A domain changed while away is reported (set_domain) from in here. */
+	int r = qubes_store_restore(a->store);
+	if (r == -ENOTSUP)
+		vsnd_warn(&qubes_agent_log, "the %s store cannot watch again; keeping domain %d", a->store->ops->name,
+			  a->domid);
+	if (r < 0 && r != -ENOTSUP)
+		return;
+	a->store_lost = false;
+	if (r < 0)
+		return;
+	a->store_io = pw_loop_add_io(a->loop, qubes_store_fd(a->store), SPA_IO_IN, false, on_store, a);
+	if (a->store_io)
+		vsnd_info(&qubes_agent_log, "%s is back: watching %s again", a->store->ops->name, DOMAIN_KEY);
+	else
+		vsnd_error(&qubes_agent_log, "cannot poll the %s watch: %s", a->store->ops->name, strerror(errno));
 }
 
 static int domain_lookup(struct qubes_agent *a)
@@ -449,4 +472,5 @@ void agent_link_tick(struct qubes_agent *a)
 		pump_play(a);
 	pump_rec(a);
 	agent_link_send_state(a);
+	store_retry(a);
 }

@@ -91,6 +91,8 @@ struct qubes_agent {
 
 	struct qubes_store *store; /* where the host's domain id is published */
 	struct spa_source *store_io;
+	bool store_lost;       /* its watch went away: agent_link_tick retries */
+	unsigned int store_ticks;
 };
 
 /* agent-link.c (main loop) */

@@ -68,6 +68,7 @@ struct qubes_daemon {
 	 */
 	struct qubes_store *status_store;
 	struct vsnd_loop_source *store_src;
+	struct vsnd_loop_source *store_retry; /* armed while the store's watch is lost */
 	struct vsnd_loop_source *status_timer;
 	bool publish_soon; /* status_timer armed once for counters that changed */
 

@@ -18,6 +18,7 @@ struct vsnd_log_topic qubes_daemon_log = VSND_LOG_TOPIC_INIT("qubes");
 
 #define RETRY_NS (500 * VSND_NSEC_PER_MSEC)
 #define STATUS_NS VSND_NSEC_PER_SEC
+#define STORE_RETRY_NS VSND_NSEC_PER_SEC /* while QubesDB is away: one wake-up a second */
 #define PLAY_RING_MIN 1024 /* vchan ring sizes the client asks for */
 
 void qubes_daemon_config_init(struct qubes_daemon_config *c)
@@ -394,12 +395,38 @@ static void store_event(void *data, int fd, uint32_t events)
 {
 	struct qubes_daemon *d = data;
 	if (qubes_store_dispatch(d->store) < 0) {
-		/* A closed watch fd would wake us forever: stop watching, keep publishing. */
-		vsnd_warn(&qubes_daemon_log, "%s: lost the %s watch; decisions through it are off", d->vm_name,
+		/* A closed watch fd would wake us forever: stop polling it, keep publishing, retry. */
+		vsnd_warn(&qubes_daemon_log, "%s: lost the %s watch; watching again once it is back", d->vm_name,
 			  d->store->ops->name);
 		vsnd_loop_remove(d->store_src);
 		d->store_src = NULL;
+		vsnd_loop_timer_set(d->store_retry, STORE_RETRY_NS, STORE_RETRY_NS);
 	}
+}
+
+/* Once a second while the watch is lost: QubesDB restarted, or is still away. */
+static void store_retry_fn(void *data, uint64_t n)
+{
+	struct qubes_daemon *d = data;
+	(void)n;
+	int r = qubes_store_restore(d->store);
+	if (r == -ENOTSUP)
+		vsnd_warn(&qubes_daemon_log, "%s: the %s store cannot watch again; decisions through it are off",
+			  d->vm_name, d->store->ops->name);
+	if (r < 0 && r != -ENOTSUP)
+		return;
+	vsnd_loop_timer_set(d->store_retry, 0, 0);
+	if (r < 0)
+		return;
+	d->store_src = vsnd_loop_add_fd(d->loop, qubes_store_fd(d->store), EPOLLIN, store_event, d);
+	if (!d->store_src) {
+		vsnd_error(&qubes_daemon_log, "%s: cannot poll the %s watch: %s", d->vm_name, d->store->ops->name,
+			   strerror(errno));
+		return;
+	}
+	vsnd_info(&qubes_daemon_log, "%s: %s is back: watching again", d->vm_name, d->store->ops->name);
+	/* A restarted QubesDB starts empty: publish the status keys again. */
+	qubes_daemon_publish(d);
 }
 
 static int setup_surfaces(struct qubes_daemon *d)
@@ -487,7 +514,8 @@ struct qubes_daemon *qubes_daemon_new(const struct qubes_daemon_config *c, struc
 	d->retry_timer = vsnd_loop_add_timer(loop, retry_timer_fn, d);
 	d->status_timer = vsnd_loop_add_timer(loop, status_timer_fn, d);
 	d->cork_timer = vsnd_loop_add_timer(loop, cork_timer_fn, d);
-	if (!d->retry_timer || !d->status_timer || !d->cork_timer)
+	d->store_retry = vsnd_loop_add_timer(loop, store_retry_fn, d);
+	if (!d->retry_timer || !d->status_timer || !d->cork_timer || !d->store_retry)
 		goto err;
 	ret = setup_surfaces(d);
 	if (ret < 0)
@@ -532,6 +560,7 @@ void qubes_daemon_destroy(struct qubes_daemon *d)
 	qubes_store_destroy(d->status_store);
 	d->status_store = NULL;
 	vsnd_loop_remove(d->store_src);
+	vsnd_loop_remove(d->store_retry);
 	qubes_store_destroy(d->store);
 	vsnd_loop_remove(d->dbus_src);
 	qubes_dbus_destroy(d->dbus);

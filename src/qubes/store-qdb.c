@@ -13,6 +13,10 @@
  * commands after its watches are set, every event keeps the fd readable.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,14 +27,57 @@
 
 VSND_LOG_TOPIC(log_qdb, "qubes.qubesdb");
 
-struct qdb_store {
-	struct qubes_store base;
-	qdb_handle_t h;     /* read, write, rm */
-	qdb_handle_t watch; /* watch and read_watch only, opened with the first watch */
+/* QubesDB's limits (qubesdb.h): a path with its NUL; our values are short. */
+#define PATH_MAX_QDB 64
+#define VALUE_MAX 256
+#define MAX_WATCHED 4
+
+/* A watched key and its value as last seen, to tell what changed while the watch was lost. */
+struct watched {
+	char path[PATH_MAX_QDB];
+	char value[VALUE_MAX];
+	bool present;
 };
 
-/* QubesDB's limit (qubesdb.h): a path with its NUL. */
-#define PATH_MAX_QDB 64
+struct qdb_store {
+	struct qubes_store base;
+	qdb_handle_t h;     /* read, write, rm; NULL while QubesDB is away */
+	qdb_handle_t watch; /* watch and read_watch only, opened with the first watch */
+	bool watch_lost;    /* QubesDB closed it: closed and opened again by restore */
+	struct watched watched[MAX_WATCHED];
+	unsigned int n_watched;
+};
+
+/*
+ * The library sends with write(): to a QubesDB that went away that raises
+ * SIGPIPE, which kills a process that does not ignore it -- PipeWire, which
+ * loads the agent as a module, does not. Hold SIGPIPE in this thread around
+ * each call and drop the one the call raised (not one that was pending before).
+ */
+struct pipe_guard {
+	sigset_t old;
+	bool was_pending;
+};
+
+static void pipe_hold(struct pipe_guard *g)
+{
+	sigset_t set, pending;
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	sigpending(&pending);
+	g->was_pending = sigismember(&pending, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &set, &g->old);
+}
+
+static void pipe_release(struct pipe_guard *g)
+{
+	sigset_t set, pending;
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	if (!g->was_pending && sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE))
+		sigtimedwait(&set, NULL, &(struct timespec){ 0 });
+	pthread_sigmask(SIG_SETMASK, &g->old, NULL);
+}
 
 /*
  * The library takes char * where it means const char *: copy, never cast
@@ -45,14 +92,63 @@ static int with_path(const char *key, char *buf, size_t len)
 	return 0;
 }
 
+/*
+ * If a command failed because the connection broke (QubesDB restarted), a
+ * new one may carry it. The library reconnects on its own where it notices;
+ * this covers a handle it gave up on, and a QubesDB that was away before.
+ */
+static bool reconnect(struct qdb_store *q)
+{
+	if (q->h)
+		qdb_close(q->h);
+	q->h = qdb_open(NULL);
+	return q->h != NULL;
+}
+
+enum cmd { CMD_WRITE, CMD_RM, CMD_READ };
+
+static bool run(struct qdb_store *q, enum cmd cmd, char *path, char *val, unsigned int *len, char **out)
+{
+	errno = 0;
+	switch (cmd) {
+	case CMD_WRITE:
+		return qdb_write(q->h, path, val, *len);
+	case CMD_RM:
+		return qdb_rm(q->h, path);
+	case CMD_READ:
+		return (*out = qdb_read(q->h, path, len)) != NULL;
+	}
+	return false;
+}
+
+/* One command, SIGPIPE held; once more on a new connection unless the key is just absent. */
+static bool command(struct qdb_store *q, enum cmd cmd, char *path, char *val, unsigned int *len, char **out)
+{
+	struct pipe_guard g;
+	pipe_hold(&g);
+	errno = 0;
+	bool ok = q->h && run(q, cmd, path, val, len, out);
+	if (!ok && errno != ENOENT) {
+		if (reconnect(q))
+			ok = run(q, cmd, path, val, len, out);
+		else
+			errno = ECONNREFUSED; /* not the socket file's ENOENT: that is no answer about the key */
+	}
+	int err = errno;
+	pipe_release(&g);
+	errno = err;
+	return ok;
+}
+
 static int qdb_store_write(struct qubes_store *st, const char *key, const char *value)
 {
 	struct qdb_store *q = (struct qdb_store *)st;
-	char path[PATH_MAX_QDB], val[256];
+	char path[PATH_MAX_QDB], val[VALUE_MAX];
 	if (with_path(key, path, sizeof(path)) < 0 || strlen(value) >= sizeof(val))
 		return -EINVAL;
 	strcpy(val, value);
-	return qdb_write(q->h, path, val, (unsigned int)strlen(val)) ? 0 : -EIO;
+	unsigned int len = (unsigned int)strlen(val);
+	return command(q, CMD_WRITE, path, val, &len, NULL) ? 0 : -EIO;
 }
 
 static int qdb_store_remove(struct qubes_store *st, const char *key)
@@ -61,19 +157,18 @@ static int qdb_store_remove(struct qubes_store *st, const char *key)
 	char path[PATH_MAX_QDB];
 	if (with_path(key, path, sizeof(path)) < 0)
 		return -EINVAL;
-	return qdb_rm(q->h, path) ? 0 : -EIO;
+	return command(q, CMD_RM, path, NULL, NULL, NULL) ? 0 : -EIO;
 }
 
 static int qdb_store_read(struct qubes_store *st, const char *key, char *buf, size_t len)
 {
 	struct qdb_store *q = (struct qdb_store *)st;
-	char path[PATH_MAX_QDB];
+	char path[PATH_MAX_QDB], *v = NULL;
 	unsigned int n = 0;
 	if (len == 0 || with_path(key, path, sizeof(path)) < 0)
 		return -EINVAL;
-	char *v = qdb_read(q->h, path, &n);
-	if (!v)
-		return -ENOENT;
+	if (!command(q, CMD_READ, path, NULL, &n, &v))
+		return errno == ENOENT ? -ENOENT : -EIO;
 	if (n >= len)
 		n = (unsigned int)len - 1;
 	memcpy(buf, v, n);
@@ -82,12 +177,37 @@ static int qdb_store_read(struct qubes_store *st, const char *key, char *buf, si
 	return (int)n;
 }
 
+/* Watch @path on @h, SIGPIPE held. */
+static bool watch_on(qdb_handle_t h, char *path)
+{
+	struct pipe_guard g;
+	pipe_hold(&g);
+	bool ok = qdb_watch(h, path);
+	pipe_release(&g);
+	return ok;
+}
+
+/* Read @w's value now; true if it differs from the one last seen (which it then becomes). */
+static bool refresh(struct qdb_store *q, struct watched *w)
+{
+	char value[VALUE_MAX];
+	int r = qdb_store_read(&q->base, w->path, value, sizeof(value));
+	bool present = r >= 0;
+	if (present == w->present && (!present || strcmp(value, w->value) == 0))
+		return false;
+	w->present = present;
+	strcpy(w->value, present ? value : "");
+	return true;
+}
+
 static int qdb_store_watch(struct qubes_store *st, const char *key)
 {
 	struct qdb_store *q = (struct qdb_store *)st;
 	char path[PATH_MAX_QDB];
 	if (with_path(key, path, sizeof(path)) < 0)
 		return -EINVAL;
+	if (q->n_watched == MAX_WATCHED)
+		return -ENOSPC;
 	if (!q->watch && !(q->watch = qdb_open(NULL)))
 		return -EIO;
 	/*
@@ -95,7 +215,12 @@ static int qdb_store_watch(struct qubes_store *st, const char *key)
 	 * handle's queue, not the socket: it is seen with the next event. The
 	 * callers read a key's value after watching it, so no state is lost.
 	 */
-	return qdb_watch(q->watch, path) ? 0 : -EIO;
+	if (!watch_on(q->watch, path))
+		return -EIO;
+	struct watched *w = &q->watched[q->n_watched++];
+	strcpy(w->path, path);
+	refresh(q, w);
+	return 0;
 }
 
 static int qdb_store_fd(struct qubes_store *st)
@@ -109,22 +234,63 @@ static int qdb_store_dispatch(struct qubes_store *st)
 	struct qdb_store *q = (struct qdb_store *)st;
 	if (!q->watch)
 		return 0;
+	if (q->watch_lost)
+		return -EPIPE;
 	/* One event per readable fd: qdb_read_watch blocks when nothing is pending. */
 	char *path = qdb_read_watch(q->watch);
-	if (!path)
-		return -EPIPE; /* QubesDB went away: the library does not restore watches */
-	char value[256];
+	if (!path) {
+		/*
+		 * QubesDB went away and the library does not restore watches. The
+		 * handle stays open (its fd may still be in the caller's poll set)
+		 * until qubes_store_restore() replaces it.
+		 */
+		q->watch_lost = true;
+		return -EPIPE;
+	}
+	char value[VALUE_MAX];
 	int r = qdb_store_read(st, path, value, sizeof(value));
+	for (unsigned int i = 0; i < q->n_watched; i++)
+		if (strcmp(q->watched[i].path, path) == 0) {
+			q->watched[i].present = r >= 0;
+			strcpy(q->watched[i].value, r >= 0 ? value : "");
+		}
+	/* Every event is reported, a value written again too: it is the user's act. */
 	if (st->watch_fn)
 		st->watch_fn(st->watch_data, path, r < 0 ? NULL : value);
 	free(path);
 	return 1;
 }
 
+static int qdb_store_restore(struct qubes_store *st)
+{
+	struct qdb_store *q = (struct qdb_store *)st;
+	if (q->watch && !q->watch_lost)
+		return 0;
+	qdb_handle_t w = qdb_open(NULL);
+	if (!w)
+		return -(errno ? errno : ECONNREFUSED);
+	for (unsigned int i = 0; i < q->n_watched; i++)
+		if (!watch_on(w, q->watched[i].path)) {
+			qdb_close(w);
+			return -EIO;
+		}
+	if (q->watch)
+		qdb_close(q->watch);
+	q->watch = w;
+	q->watch_lost = false;
+	/* Watching again before reading: a change in between is seen either way. */
+	for (unsigned int i = 0; i < q->n_watched; i++)
+		if (refresh(q, &q->watched[i]) && st->watch_fn)
+			st->watch_fn(st->watch_data, q->watched[i].path,
+				     q->watched[i].present ? q->watched[i].value : NULL);
+	return 0;
+}
+
 static void qdb_store_destroy(struct qubes_store *st)
 {
 	struct qdb_store *q = (struct qdb_store *)st;
-	qdb_close(q->h);
+	if (q->h)
+		qdb_close(q->h);
 	if (q->watch)
 		qdb_close(q->watch);
 	free(q);
@@ -138,6 +304,7 @@ static const struct qubes_store_ops qdb_ops = {
 	.watch = qdb_store_watch,
 	.fd = qdb_store_fd,
 	.dispatch = qdb_store_dispatch,
+	.restore = qdb_store_restore,
 	.destroy = qdb_store_destroy,
 };
 

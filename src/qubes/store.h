@@ -13,6 +13,7 @@
 #ifndef VSND_QUBES_STORE_H
 #define VSND_QUBES_STORE_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -30,6 +31,8 @@ struct qubes_store_ops {
 	int (*watch)(struct qubes_store *st, const char *key);
 	int (*fd)(struct qubes_store *st);
 	int (*dispatch)(struct qubes_store *st);
+	/* Optional: set the watches up again after dispatch failed (see qubes_store_restore). */
+	int (*restore)(struct qubes_store *st);
 	void (*destroy)(struct qubes_store *st);
 };
 
@@ -64,6 +67,17 @@ static inline int qubes_store_watch(struct qubes_store *st, const char *key)
 { return st->ops->watch(st, key); }
 static inline int qubes_store_fd(struct qubes_store *st) { return st->ops->fd(st); }
 static inline int qubes_store_dispatch(struct qubes_store *st) { return st->ops->dispatch(st); }
+/*
+ * After qubes_store_dispatch() failed (the store's server went away and its
+ * watches with it): connect again and watch the same keys. A watched key
+ * whose value changed while nobody watched is reported to the watch function
+ * (an unchanged one is not: replaying an old decision could undo a newer one
+ * made elsewhere). 0 when watching again (poll qubes_store_fd() anew), -errno
+ * if the server is still away (try again later), -ENOTSUP if this store
+ * cannot lose its watches.
+ */
+static inline int qubes_store_restore(struct qubes_store *st)
+{ return st->ops->restore ? st->ops->restore(st) : -ENOTSUP; }
 static inline void qubes_store_destroy(struct qubes_store *st) { if (st) st->ops->destroy(st); }
 
 #endif /* VSND_QUBES_STORE_H */

@@ -72,3 +72,18 @@ vm_play "$T/in.wav" || vsnd_fail "pw-play failed in the VM after moving back"
 vsnd_wait_for 5 played_over work $((before + 80000)) || vsnd_fail "dom0's daemon got $(( $(played work) - before )) frames of 2 s"
 agent_is frames_dropped 0 || vsnd_fail "the agent dropped $(agent_field frames_dropped) frames"
 echo "domain 0 -> 5 -> (bad value ignored) -> 0: audio followed each move; agent: $(cat "$T/agent.status")"
+
+# 5. QubesDB restarts (empty) and the key is written again with a new domain:
+# the agent watches again and follows it.
+if [ "$DB" = qubesdb ]; then
+	vsnd_stop qubesdb
+	vsnd_wait_for 5 grep -q "lost the qubesdb watch" "$T/agent.log" || vsnd_fail "the agent did not notice QubesDB going"
+	qubesdb_start
+	set_domain 5
+	vsnd_wait_for 5 grep -q "qubesdb is back" "$T/agent.log" || vsnd_fail "the agent did not watch QubesDB again"
+	vsnd_wait_for 10 agent_is domid 5 || vsnd_fail "after QubesDB came back the agent serves $(agent_field domid), not 5"
+	vsnd_wait_for 10 status_is audiovm vm_connected 1 || vsnd_fail "the audio VM's daemon did not get the VM"
+	set_domain 0
+	vsnd_wait_for 10 agent_is domid 0 || vsnd_fail "the restored watch missed a change to 0"
+	echo "QubesDB restarted: watched again, the agent followed 5 then 0"
+fi

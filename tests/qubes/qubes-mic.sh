@@ -120,4 +120,17 @@ if [ -n "${VSND_FAKE_QUBESDB:-}" ]; then
 	mirror_allowed() { [ "$(cat "$STATUS/audio-input/work" 2>/dev/null)" = 1 ]; }
 	vsnd_wait_for 2 mirror_allowed || vsnd_fail "the socket no longer works without QubesDB"
 	echo "QubesDB gone: logged, $((t1 - t0)) ticks in 1 s, socket still obeyed"
+
+	# QubesDB comes back empty (as a restarted qubesdb-daemon does): the daemon
+	# watches again, publishes its keys again, obeys a decision written there,
+	# and the key's absence does not change the decision it holds.
+	qubesdb_start
+	vsnd_wait_for 5 grep -q "qubesdb is back" "$T/daemon-work.log" || vsnd_fail "the daemon did not watch QubesDB again"
+	vsnd_wait_for 2 key_is work audio-input 1 || vsnd_fail "keys not published again: audio-input=$(key work audio-input)"
+	[ -n "$(key work audio-input-request)" ] || vsnd_fail "audio-input-request not published again"
+	key_write work audio-input-config 0
+	vsnd_wait_for 2 key_is work audio-input 0 || vsnd_fail "a decision in the restarted QubesDB was not obeyed"
+	mirror_denied() { [ "$(cat "$STATUS/audio-input/work" 2>/dev/null)" = 0 ]; }
+	vsnd_wait_for 2 mirror_denied || vsnd_fail "the status directory does not show the QubesDB decision"
+	echo "QubesDB back: watched again, keys published again, decision obeyed"
 fi
