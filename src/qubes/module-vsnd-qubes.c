@@ -35,6 +35,7 @@ static const struct spa_dict_item module_items[] = {
 struct impl {
 	struct pw_impl_module *module;
 	struct spa_hook module_listener;
+	struct spa_hook context_listener;
 	struct pw_properties *args;
 	struct pw_core *core;
 	bool own_core;
@@ -54,6 +55,8 @@ static void to_pw_log(void *data, enum vsnd_log_level level, const char *topic, 
 
 static void impl_free(struct impl *impl)
 {
+	if (impl->context_listener.link.next)
+		spa_hook_remove(&impl->context_listener);
 	qubes_agent_destroy(impl->agent);
 	if (impl->own_core && impl->core)
 		pw_core_disconnect(impl->core);
@@ -67,6 +70,31 @@ static void module_destroy(void *data)
 	spa_hook_remove(&impl->module_listener);
 	impl_free(impl);
 }
+
+/*
+ * PipeWire shutting down: pw_context_destroy() disconnects the cores and
+ * destroys every node -- our streams' own in-process nodes among them --
+ * before it destroys the modules, so a pw_stream_destroy() from
+ * module_destroy would free those nodes a second time (seen as "double free
+ * or corruption" when the VM's PipeWire stops). Its destroy event comes
+ * first: the agent goes while all it uses is intact.
+ */
+static void context_destroy(void *data)
+{
+	struct impl *impl = data;
+	spa_hook_remove(&impl->context_listener);
+	spa_zero(impl->context_listener);
+	qubes_agent_destroy(impl->agent);
+	impl->agent = NULL;
+	if (impl->own_core && impl->core)
+		pw_core_disconnect(impl->core);
+	impl->core = NULL;
+}
+
+static const struct pw_context_events context_events = {
+	PW_VERSION_CONTEXT_EVENTS,
+	.destroy = context_destroy,
+};
 
 static const struct pw_impl_module_events module_events = {
 	PW_VERSION_IMPL_MODULE_EVENTS,
@@ -124,6 +152,7 @@ SPA_EXPORT int pipewire__module_init(struct pw_impl_module *module, const char *
 		return r;
 	}
 	pw_impl_module_add_listener(module, &impl->module_listener, &module_events, impl);
+	pw_context_add_listener(context, &impl->context_listener, &context_events, impl);
 	pw_impl_module_update_properties(module, &SPA_DICT_INIT_ARRAY(module_items));
 	return 0;
 }
