@@ -28,7 +28,6 @@ struct app {
 	struct pw_core *core;
 	struct spa_hook core_listener;
 	struct qubes_agent *agent;
-	const char *status_file;
 	int exit_code;
 };
 
@@ -52,29 +51,6 @@ static void usage(FILE *f)
 		"  --status-file FILE        keep the counters in FILE (one line, rewritten 5x/s)\n"
 		"  -v                        more log (repeatable); VSND_LOG=debug for all\n"
 		"Environment: VSND_VCHAN, VCHAN_SOCKET_DIR, VCHAN_DOMAIN (socket transport).\n");
-}
-
-static void write_status(struct app *app)
-{
-	if (!app->status_file || !app->agent)
-		return;
-	struct qubes_agent_stats st;
-	char line[512], tmp[4096];
-	qubes_agent_get_stats(app->agent, &st);
-	qubes_agent_format_stats(&st, line, sizeof(line));
-	snprintf(tmp, sizeof(tmp), "%s.tmp", app->status_file);
-	FILE *f = fopen(tmp, "w");
-	if (!f)
-		return;
-	fprintf(f, "%s\n", line);
-	if (fclose(f) == 0)
-		rename(tmp, app->status_file);
-}
-
-static void on_status_timer(void *data, uint64_t expirations)
-{
-	(void)expirations;
-	write_status(data);
 }
 
 static void on_quit(void *data, int signo)
@@ -118,7 +94,7 @@ int main(int argc, char **argv)
 		{ "source-name", required_argument, NULL, 0 },
 		{ "source-description", required_argument, NULL, 0 },
 		{ "remote", required_argument, NULL, 'r' },
-		{ "status-file", required_argument, NULL, 's' },
+		{ "status-file", required_argument, NULL, 0 },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -138,9 +114,6 @@ int main(int argc, char **argv)
 			break;
 		case 'r':
 			remote = optarg;
-			break;
-		case 's':
-			app.status_file = optarg;
 			break;
 		case 'v':
 			verbose++;
@@ -181,17 +154,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vsnd-qubes-agent: cannot start: %s\n", strerror(errno));
 		goto err;
 	}
-	struct spa_source *status = NULL;
-	if (app.status_file) {
-		struct timespec period = { 0, 200 * SPA_NSEC_PER_MSEC };
-		status = pw_loop_add_timer(loop, on_status_timer, &app);
-		pw_loop_update_timer(loop, status, &period, &period, false);
-		write_status(&app);
-	}
 	pw_main_loop_run(app.loop);
-	write_status(&app);
-	if (status)
-		pw_loop_destroy_source(loop, status);
 	qubes_agent_destroy(app.agent);
 	spa_hook_remove(&app.core_listener);
 	pw_core_disconnect(app.core);

@@ -82,6 +82,8 @@ struct qubes_agent {
 
 	struct agent_dir play, rec;
 	struct spa_source *timer; /* reconnects, stats, latency reports */
+	char *status_file;        /* cfg.status_file, our copy */
+	unsigned int ticks;
 
 	/* control words: what the host was last told (-1: nothing yet) */
 	int told_sink, told_source;

@@ -12,6 +12,7 @@
  * data arrives, and the queue neither grows nor runs dry.
  */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,6 +98,10 @@ int qubes_agent_config_set(struct qubes_agent_config *c, const char *key, const 
 		c->sink_name = value;
 	} else if (!strcmp(key, "sink-description")) {
 		c->sink_desc = value;
+	} else if (!strcmp(key, "status-file")) {
+		if (!*value)
+			return -EINVAL;
+		c->status_file = value;
 	} else if (!strcmp(key, "source-name")) {
 		c->source_name = value;
 	} else if (!strcmp(key, "source-description")) {
@@ -430,6 +435,25 @@ static void report_latency(struct agent_dir *d, int64_t *reported)
 		*reported = ns;
 }
 
+/* The counters as one line, replaced whole (a reader never sees half of it). */
+static void write_status(struct qubes_agent *a)
+{
+	if (!a->status_file)
+		return;
+	struct qubes_agent_stats st;
+	char line[512], tmp[PATH_MAX];
+	qubes_agent_get_stats(a, &st);
+	qubes_agent_format_stats(&st, line, sizeof(line));
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", a->status_file) >= (int)sizeof(tmp))
+		return;
+	FILE *f = fopen(tmp, "w");
+	if (!f)
+		return;
+	fprintf(f, "%s\n", line);
+	if (fclose(f) == 0)
+		rename(tmp, a->status_file);
+}
+
 static void on_timer(void *data, uint64_t expirations)
 {
 	struct qubes_agent *a = data;
@@ -437,6 +461,8 @@ static void on_timer(void *data, uint64_t expirations)
 	agent_link_tick(a);
 	report_latency(&a->play, &a->reported_latency_ns[0]);
 	report_latency(&a->rec, &a->reported_latency_ns[1]);
+	if (++a->ticks % 2 == 0)
+		write_status(a);
 }
 
 struct qubes_agent *qubes_agent_new(struct pw_context *context, struct pw_core *core,
@@ -449,6 +475,7 @@ struct qubes_agent *qubes_agent_new(struct pw_context *context, struct pw_core *
 	a->core = core;
 	a->loop = pw_context_get_main_loop(context);
 	a->cfg = *cfg;
+	a->cfg.status_file = NULL; /* the caller's string need not outlive qubes_agent_new() */
 	a->told_sink = a->told_source = -1;
 	if (a->cfg.target_frames < 32 || a->cfg.rec_target_frames < 32 || a->cfg.quantum_frames < 16 ||
 	    a->cfg.play_vchan_bytes < 1024 || a->cfg.rec_vchan_bytes < 1024) {
@@ -457,6 +484,11 @@ struct qubes_agent *qubes_agent_new(struct pw_context *context, struct pw_core *
 		return NULL;
 	}
 	int r = -ENOMEM;
+	if (cfg->status_file && !(a->status_file = strdup(cfg->status_file))) {
+		free(a);
+		errno = ENOMEM;
+		return NULL;
+	}
 	a->play.agent = a->rec.agent = a;
 	/* Default attributes: cannot fail on Linux; before anything that may fail, destroy takes them. */
 	pthread_mutex_init(&a->play.lock, NULL);
@@ -470,6 +502,7 @@ struct qubes_agent *qubes_agent_new(struct pw_context *context, struct pw_core *
 		goto err;
 	struct timespec period = { 0, 100 * SPA_NSEC_PER_MSEC };
 	pw_loop_update_timer(a->loop, a->timer, &period, &period, false);
+	write_status(a);
 	return a;
 err:
 	qubes_agent_destroy(a);
@@ -481,6 +514,7 @@ void qubes_agent_destroy(struct qubes_agent *a)
 {
 	if (!a)
 		return;
+	write_status(a); /* the last counters stay for whoever reads them after us */
 	/* Nodes first: after this no data thread callback can run. */
 	dir_finish(&a->play);
 	dir_finish(&a->rec);
@@ -489,6 +523,7 @@ void qubes_agent_destroy(struct qubes_agent *a)
 	dir_free(&a->rec);
 	if (a->timer)
 		pw_loop_destroy_source(a->loop, a->timer);
+	free(a->status_file);
 	free(a);
 }
 

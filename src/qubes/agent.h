@@ -46,6 +46,8 @@ struct qubes_agent_config {
 	uint32_t rec_vchan_bytes;
 	const char *sink_name, *sink_desc;     /* node.name / node.description */
 	const char *source_name, *source_desc;
+	const char *status_file; /* keep the counters (qubes_agent_format_stats) in this file,
+				    rewritten 5 times a second; NULL: none */
 };
 
 /* Fill @c with the defaults above (names "vsnd-qubes-sink" / "vsnd-qubes-source"). */
@@ -55,7 +57,7 @@ void qubes_agent_config_defaults(struct qubes_agent_config *c);
  * Set one option by name, the spelling shared by the module's arguments and
  * the program's --options: domid, domid-store, target-ms, record-target-ms, prefill-ms, quantum,
  * playback-vchan-bytes, record-vchan-bytes, sink-name, sink-description,
- * source-name, source-description. @value is kept by pointer: it must live
+ * source-name, source-description, status-file. @value is kept by pointer: it must live
  * until qubes_agent_new() returned. 0, -ENOENT (unknown key) or -EINVAL.
  */
 int qubes_agent_config_set(struct qubes_agent_config *c, const char *key, const char *value);

@@ -28,7 +28,7 @@ static const struct spa_dict_item module_items[] = {
 	{ PW_KEY_MODULE_USAGE, "[ domid=<host domain> ] [ domid-store=<dir> ] [ target-ms=<ms> ] [ record-target-ms=<ms> ] [ prefill-ms=<ms> ] "
 			       "[ quantum=<frames> ] [ playback-vchan-bytes=<n> ] [ record-vchan-bytes=<n> ] "
 			       "[ sink-name=<s> ] [ sink-description=<s> ] [ source-name=<s> ] "
-			       "[ source-description=<s> ]" },
+			       "[ source-description=<s> ] [ status-file=<path> ]" },
 	{ PW_KEY_MODULE_VERSION, "0.1.0" },
 };
 

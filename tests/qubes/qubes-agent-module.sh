@@ -14,9 +14,11 @@ qubes_env
 vmpw_config
 # The installed fragment, with its arguments filled in for this test.
 sed -e 's/#domid = 0/domid = 0/' -e 's/#sink-name = vsnd-qubes-sink/sink-name = vm-speakers/' \
+	-e "s|#status-file = .*|status-file = \"$T/agent.status\"|" \
 	"$VSND_SOURCE_DIR/data/pipewire/60-vsnd-qubes.conf" \
 	>"$VM_CONF/pipewire/pipewire.conf.d/60-vsnd-qubes.conf"
 grep -q '^ *domid = 0' "$VM_CONF/pipewire/pipewire.conf.d/60-vsnd-qubes.conf" || vsnd_fail "fragment not edited"
+grep -q '^ *status-file = ' "$VM_CONF/pipewire/pipewire.conf.d/60-vsnd-qubes.conf" || vsnd_fail "fragment not edited (status-file)"
 pw_server_start
 # The module from the build tree first, PipeWire's own after it.
 VMPW_ENV="VCHAN_DOMAIN=16 PIPEWIRE_MODULE_DIR=$VSND_QUBES_MODULE_DIR:$(pkg-config --variable=moduledir libpipewire-0.3)"
@@ -43,7 +45,12 @@ pw_check_tones "$T/host.wav" 144000 "$xruns_before" 2400 >"$T/check.log" 2>&1 ||
 	vsnd_fail "at the host's null sink: $(cat "$T/check.log")"
 grep -q "qubes.agent: told the host: speakers playing" "$T/vm-pipewire.log" ||
 	vsnd_fail "the module's log lines do not reach PipeWire's log"
-echo "module in the VM's PipeWire -> host: $(head -n 1 "$T/check.log")"
+# The module's counters, in the status file its arguments named: 3 s at 44.1 kHz sent (less the
+# resampler's tail), nothing dropped.
+vsnd_wait_for 2 agent_is sink_running 0 || vsnd_fail "module status: $(cat "$T/agent.status" 2>/dev/null)"
+[ "$(agent_field frames_sent)" -ge 129000 ] || vsnd_fail "module status: frames_sent=$(agent_field frames_sent)"
+agent_is frames_dropped 0 || vsnd_fail "module status: frames_dropped=$(agent_field frames_dropped)"
+echo "module in the VM's PipeWire -> host: $(head -n 1 "$T/check.log"); module status: $(cat "$T/agent.status")"
 
 # PipeWire stops (SIGTERM) with the module loaded: exit status 0, no heap
 # corruption. The double free it once had hit about one stop in three: stop it

@@ -43,6 +43,8 @@ int main(void)
 	CHECK(c.play_vchan_bytes == 65536);
 	CHECK(qubes_agent_config_set(&c, "sink-name", "spk") == 0 && !strcmp(c.sink_name, "spk"));
 	CHECK(qubes_agent_config_set(&c, "source-description", "Mic") == 0 && !strcmp(c.source_desc, "Mic"));
+	CHECK(qubes_agent_config_set(&c, "status-file", "") == -EINVAL && c.status_file == NULL);
+	CHECK(qubes_agent_config_set(&c, "status-file", "/run/a.status") == 0 && !strcmp(c.status_file, "/run/a.status"));
 	CHECK(qubes_agent_config_set(&c, "no-such-key", "1") == -ENOENT);
 	CHECK(qubes_agent_config_set(&c, NULL, "1") == -EINVAL);
 	CHECK(qubes_agent_config_set(&c, "domid", NULL) == -EINVAL);
