@@ -14,7 +14,10 @@
 # Usage: bench/qubes-e2e.sh [BUILD_DIR] [SECONDS=600]
 # (QUBES_E2E_AGENT_OPTS / QUBES_E2E_DAEMON_OPTS: extra vsnd-qubes-agent /
 # vsnd-qubes options, for experiments; the figures reported in README as the
-# defaults' are with none.)
+# defaults' are with none. QUBES_E2E_AGENT=module: the agent as the module
+# inside the VM's PipeWire, loaded from our fragment, instead of the
+# vsnd-qubes-agent client; its CPU is then part of the VM's PipeWire, so
+# compare vm_side_cpu_pct = the VM's PipeWire + the agent process.)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
@@ -22,6 +25,7 @@ SECS=${2:-600}
 ROOT=$PWD
 export VSND_SOURCE_DIR=$ROOT VSND_TONE=$ROOT/$BUILD/tools/vsnd-tone VSND_QUBES=$ROOT/$BUILD/tools/vsnd-qubes
 export VSND_QUBES_AGENT=$ROOT/$BUILD/tools/vsnd-qubes-agent VSND_WAVCHECK=$ROOT/$BUILD/tests/tools/vsnd-wavcheck
+FORM=${QUBES_E2E_AGENT:-client}
 PROBE=$ROOT/$BUILD/bench/vsnd-click-probe
 for f in "$VSND_QUBES" "$VSND_QUBES_AGENT" "$PROBE"; do
 	[ -x "$f" ] || { echo "qubes-e2e: $f not built" >&2; exit 1; }
@@ -34,16 +38,29 @@ pw_test_setup
 qubes_env
 vmpw_config
 pw_server_start
-vmpw_start
-# shellcheck disable=SC2086 # options, split on purpose
-agent_start 20 ${QUBES_E2E_AGENT_OPTS:-}
+if [ "$FORM" = module ]; then
+	# The fragment as a VM installs it, its arguments from QUBES_E2E_AGENT_OPTS (--key value).
+	args="domid = 0 status-file = \"$T/agent.status\""
+	set -- ${QUBES_E2E_AGENT_OPTS:-}
+	while [ $# -ge 2 ]; do args="$args ${1#--} = $2"; shift 2; done
+	sed "s|^ *#domid = 0| $args|" data/pipewire/60-vsnd-qubes.conf >"$VM_CONF/pipewire/pipewire.conf.d/60-vsnd-qubes.conf"
+	VMPW_ENV="VCHAN_DOMAIN=20 PIPEWIRE_MODULE_DIR=$ROOT/$BUILD/src/qubes:$(pkg-config --variable=moduledir libpipewire-0.3)"
+	vmpw_start
+	vsnd_wait_for 10 vm_default_sink_is vsnd-qubes-sink || vsnd_fail "the module's sink is not the VM's default"
+	agent_pid=
+else
+	vmpw_start
+	# shellcheck disable=SC2086 # options, split on purpose
+	agent_start 20 ${QUBES_E2E_AGENT_OPTS:-}
+	agent_pid=${VSND_BG_PIDS[agent]}
+fi
 # shellcheck disable=SC2086 # options, split on purpose
 path_start 20 e2e pipewire ${QUBES_E2E_DAEMON_OPTS:-}
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-agent_pid=${VSND_BG_PIDS[agent]}
+cpu_ticks() { if [ -n "$1" ]; then awk '{print $14 + $15}' "/proc/$1/stat"; else echo 0; fi; }
 daemon_pid=${VSND_BG_PIDS[daemon-e2e]}
-a0=$(cpu_ticks "$agent_pid"); d0=$(cpu_ticks "$daemon_pid")
+vmpw_pid=${VSND_BG_PIDS[vm-pipewire]}
+a0=$(cpu_ticks "$agent_pid"); d0=$(cpu_ticks "$daemon_pid"); v0=$(cpu_ticks "$vmpw_pid")
 u0=$(status_field e2e underruns)
 # The probe runs realtime like a player would; exec keeps vsnd_bg's PID its own.
 probe_rt() { local rt=(); chrt -f 70 true 2>/dev/null && rt=(chrt -f 70); exec "${rt[@]}" "$@"; }
@@ -59,7 +76,7 @@ while kill -0 "$probe_pid" 2>/dev/null; do
 done
 wait "$probe_pid" || vsnd_fail "probe: $(tail -n 3 "$T/probe.log")"
 unset "VSND_BG_PIDS[probe]"
-a1=$(cpu_ticks "$agent_pid"); d1=$(cpu_ticks "$daemon_pid")
+a1=$(cpu_ticks "$agent_pid"); d1=$(cpu_ticks "$daemon_pid"); v1=$(cpu_ticks "$vmpw_pid")
 u1=$(status_field e2e underruns)
 summary=$(tail -n 1 "$T/probe.log")
 # QUBES_E2E_KEEP=DIR keeps the raw samples (probe.log: every click; lat.dat: agent
@@ -69,11 +86,12 @@ echo "probe: $summary"
 echo "agent: $(cat "$T/agent.status")"
 echo "daemon: $(cat "$STATUS/vsnd-status/e2e" 2>/dev/null)"
 python3 - "$summary" "$T/lat.dat" "$SECS" "$((a1 - a0))" "$((d1 - d0))" "$(agent_field frames_dropped)" "$((u1 - u0))" \
-	"$(getconf CLK_TCK)" "$(status_field e2e rt_busy)" "$(agent_field play_reprimes)" "${QUBES_E2E_AGENT_OPTS:-}" "${QUBES_E2E_DAEMON_OPTS:-}" <<'PY'
+	"$(getconf CLK_TCK)" "$(status_field e2e rt_busy)" "$(agent_field play_reprimes)" "${QUBES_E2E_AGENT_OPTS:-}" "${QUBES_E2E_DAEMON_OPTS:-}" \
+	"$FORM" "$((v1 - v0))" <<'PY'
 import sys
 sys.path.insert(0, "bench")
 from report import write
-summary, lat, secs, at, dt, dropped, underruns, hz, rt_busy, reprimes, agent_opts, daemon_opts = sys.argv[1:]
+summary, lat, secs, at, dt, dropped, underruns, hz, rt_busy, reprimes, agent_opts, daemon_opts, form, vt = sys.argv[1:]
 secs, hz = float(secs), float(hz)
 f = dict(kv.split("=") for kv in summary.split())
 import re
@@ -97,19 +115,26 @@ r = {
     "daemon_rt_busy": int(rt_busy or 0),  # host periods whose just-in-time read found the lock held
     "gaps": int(reprimes or 0),  # host reads that found the agent's queue dry (each then re-primed)
 }
+r["agent_form"] = form  # client: vsnd-qubes-agent; module: inside the VM's PipeWire (its CPU is PipeWire's)
+r["vm_pipewire_cpu_pct"] = 100.0 * int(vt) / hz / secs
+r["vm_side_cpu_pct"] = r["vm_pipewire_cpu_pct"] + r["agent_cpu_pct"]
 r["total_cpu_pct"] = r["agent_cpu_pct"] + r["daemon_cpu_pct"]
+if form == "module":  # no process of its own to measure: see vm_side_cpu_pct
+    r["agent_cpu_pct"] = r["total_cpu_pct"] = None
 write("qubes-e2e", result=r, latency="clicks timed at both ends (app write in the VM -> played by the host's null sink); "
       "reported_queues_*: VM quantum + agent ring/vchan + daemon ring + server delay, sampled",
       settings="defaults: agent target 10 ms, quantum 128; vsnd-qubes period 220, read just in time"
+      + (f"; agent as the module in the VM's PipeWire" if form == "module" else "")
       + (f"; agent options: {agent_opts}" if agent_opts else "")
       + (f"; vsnd-qubes options: {daemon_opts}" if daemon_opts else ""),
       targets={"latency_p99_ms": 20, "frames_lost": 0, "total_cpu_pct": 0.5})
 print(f"{'figure':<24} {'value':>10}  target")
 for k, t in [("latency_p50_ms", ""), ("latency_p99_ms", "<= 20"), ("latency_max_ms", ""),
              ("reported_queues_p50_ms", ""), ("reported_queues_p99_ms", ""),
-             ("agent_cpu_pct", ""), ("daemon_cpu_pct", ""), ("total_cpu_pct", "<= 0.5"), ("gaps", ""),
+             ("agent_cpu_pct", ""), ("daemon_cpu_pct", ""), ("total_cpu_pct", "<= 0.5"),
+             ("vm_pipewire_cpu_pct", ""), ("vm_side_cpu_pct", ""), ("gaps", ""),
              ("frames_lost", "0"), ("clicks", ""), ("clicks_lost", "")]:
-    print(f"{k:<24} {r[k]:>10.2f}  {t}")
+    print(f"{k:<24} {'n/a':>10}  {t}" if r[k] is None else f"{k:<24} {r[k]:>10.2f}  {t}")
 print("written bench/results/qubes-e2e.json")
 PY
 if command -v gnuplot >/dev/null; then
