@@ -129,16 +129,17 @@ static void update_rate(struct agent_dir *d, uint32_t queued, uint32_t target)
 		return;
 	}
 	/*
-	 * c > 1: too little queued. The sink then takes frames from the graph
-	 * faster, the source hands them out slower.
+	 * c > 1: too little queued. The resampler's rate is output frames per
+	 * input frame, for both directions: the sink then gets more of the
+	 * graph's frames per cycle, the source is asked fewer of ours. (1 / c
+	 * for the source, as it once was, steered its queue the wrong way.)
 	 */
 	atomic_store_explicit(&d->target_now, target, memory_order_relaxed);
 	double c = qubes_rate_update(&d->rc, queued, target, d->agent->cfg.quantum_frames,
 				     QUBES_AUDIO_RATE);
-	double rate = d->playback ? c : 1.0 / c;
 	SPA_FLAG_SET(rm->flags, SPA_IO_RATE_MATCH_FLAG_ACTIVE);
-	rm->rate = rate;
-	atomic_store_explicit(&d->rate, rate, memory_order_relaxed);
+	rm->rate = c;
+	atomic_store_explicit(&d->rate, c, memory_order_relaxed);
 }
 
 /*

@@ -36,9 +36,10 @@ void qubes_rate_reset(struct qubes_rate *r);
 /*
  * One cycle: QUEUED frames on the path now, TARGET to hold, QUANTUM the
  * cycle's length in frames at RATE Hz. Returns the correction factor c in
- * [1 - CATCH_UP, 1 + CATCH_UP]: > 1 when too little is queued. A sink (consumes from
- * the graph) sets the resampler's rate to c (takes more per cycle), a source
- * (produces into the graph) to 1 / c.
+ * [1 - CATCH_UP, 1 + CATCH_UP]: > 1 when too little is queued. Both nodes set
+ * their adapter's resampler rate (spa_io_rate_match.rate, output frames per
+ * input frame) to c: a sink (consumes from the graph) then hands us more frames
+ * per cycle, a source (produces into the graph) asks fewer of ours.
  */
 double qubes_rate_update(struct qubes_rate *r, uint32_t queued, uint32_t target, uint32_t quantum,
 			 uint32_t rate);
