@@ -246,9 +246,11 @@ static void pump_rec(struct qubes_agent *a)
 			/*
 			 * The graph has not caught up: the data waits in the vchan. The
 			 * fd stays readable meanwhile, so stop watching it until the
-			 * data thread has taken frames (its wake-up pumps again).
+			 * data thread has taken frames (its wake-up pumps again; the
+			 * 100 ms tick too, should that wake-up race this).
 			 */
 			set_watch(a, d, false);
+			atomic_store_explicit(&d->want_room, true, memory_order_release);
 			break;
 		}
 		size_t want = (size_t)ready;

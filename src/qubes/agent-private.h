@@ -62,6 +62,8 @@ struct agent_dir {
 	atomic_uint vchan_frames;    /* frames in the vchan (not yet read by the reader) */
 	atomic_bool flush;           /* record: RT drops what the ring holds;
 					playback: RT queues the prefill */
+	atomic_bool want_room;       /* record: the ring was full, the vchan watch paused: the
+					next frames RT takes must wake us */
 
 	/* RT -> main (counters) */
 	atomic_ullong frames;        /* moved between graph and ring */
