@@ -4,7 +4,11 @@
  * one machine (the "VM" and the "host" of bench/qubes-e2e), measured with
  * clicks timestamped at both ends on the shared CLOCK_MONOTONIC.
  *
- *   click-probe VM_SOCKET HOST_SOCKET HOST_SINK_NAME SECONDS
+ *   click-probe [--mic VM_SOURCE_NAME] VM_SOCKET HOST_SOCKET HOST_SINK_NAME SECONDS
+ *
+ * --mic: the other way, the microphone path: the player is on the host,
+ * into HOST_SINK_NAME (whose monitor the host daemon records), the recorder
+ * in the VM, on VM_SOURCE_NAME (the agent's source).
  *
  * Both daemons are named by their socket paths: a process has one
  * XDG_RUNTIME_DIR, so the default would reach the same daemon twice.
@@ -20,6 +24,7 @@
  * p50_ms=.. p99_ms=.. max_ms=.. min_ms=.." (the first 2 s excluded: the
  * path settles; sent - clicks = clicks lost).
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,8 +165,15 @@ static struct probe p;
 
 int main(int argc, char **argv)
 {
+	const char *vm_source = NULL;
+	if (argc > 2 && strcmp(argv[1], "--mic") == 0) {
+		vm_source = argv[2];
+		argv += 2;
+		argc -= 2;
+	}
+	bool mic = vm_source != NULL;
 	if (argc != 5) {
-		fprintf(stderr, "usage: click-probe VM_SOCKET HOST_SOCKET HOST_SINK_NAME SECONDS\n");
+		fprintf(stderr, "usage: click-probe [--mic VM_SOURCE_NAME] VM_SOCKET HOST_SOCKET HOST_SINK_NAME SECONDS\n");
 		return 2;
 	}
 	pw_init(&argc, &argv);
@@ -174,21 +186,35 @@ int main(int argc, char **argv)
 
 	pw_thread_loop_lock(p.host_loop);
 	p.host_core = pw_context_connect(p.host_ctx, pw_properties_new(PW_KEY_REMOTE_NAME, argv[2], NULL), 0);
-	if (p.host_core)
-		p.recorder = open_stream(p.host_core, "click-probe-rec", PW_DIRECTION_INPUT,
-					 pw_properties_new(PW_KEY_MEDIA_TYPE, "Audio", PW_KEY_MEDIA_CATEGORY, "Capture",
-							   PW_KEY_TARGET_OBJECT, argv[3], PW_KEY_STREAM_CAPTURE_SINK,
-							   "true", NULL),
-					 &p.rl, &rec_events, &p);
 	pw_thread_loop_unlock(p.host_loop);
 	pw_thread_loop_lock(p.vm_loop);
 	p.vm_core = pw_context_connect(p.vm_ctx, pw_properties_new(PW_KEY_REMOTE_NAME, argv[1], NULL), 0);
-	if (p.vm_core)
-		p.player = open_stream(p.vm_core, "click-probe-play", PW_DIRECTION_OUTPUT,
-				       pw_properties_new(PW_KEY_MEDIA_TYPE, "Audio", PW_KEY_MEDIA_CATEGORY, "Playback",
-							 NULL),
-				       &p.pl, &play_events, &p);
 	pw_thread_loop_unlock(p.vm_loop);
+	if (!p.host_core || !p.vm_core) {
+		fprintf(stderr, "click-probe: cannot connect to both daemons\n");
+		return 1;
+	}
+	/* Playback: VM app -> host sink's monitor. Microphone: host app -> that sink -> VM's default source. */
+	struct pw_thread_loop *rec_loop = mic ? p.vm_loop : p.host_loop, *play_loop = mic ? p.host_loop : p.vm_loop;
+	struct pw_properties *rec_props = pw_properties_new(PW_KEY_MEDIA_TYPE, "Audio", PW_KEY_MEDIA_CATEGORY,
+							    "Capture", NULL);
+	struct pw_properties *play_props = pw_properties_new(PW_KEY_MEDIA_TYPE, "Audio", PW_KEY_MEDIA_CATEGORY,
+							     "Playback", NULL);
+	if (mic) {
+		pw_properties_set(play_props, PW_KEY_TARGET_OBJECT, argv[3]);
+		pw_properties_set(rec_props, PW_KEY_TARGET_OBJECT, vm_source);
+	} else {
+		pw_properties_set(rec_props, PW_KEY_TARGET_OBJECT, argv[3]);
+		pw_properties_set(rec_props, PW_KEY_STREAM_CAPTURE_SINK, "true");
+	}
+	pw_thread_loop_lock(rec_loop);
+	p.recorder = open_stream(mic ? p.vm_core : p.host_core, "click-probe-rec", PW_DIRECTION_INPUT, rec_props,
+				 &p.rl, &rec_events, &p);
+	pw_thread_loop_unlock(rec_loop);
+	pw_thread_loop_lock(play_loop);
+	p.player = open_stream(mic ? p.host_core : p.vm_core, "click-probe-play", PW_DIRECTION_OUTPUT, play_props,
+			       &p.pl, &play_events, &p);
+	pw_thread_loop_unlock(play_loop);
 	if (!p.recorder || !p.player) {
 		fprintf(stderr, "click-probe: cannot connect to both daemons\n");
 		return 1;

@@ -17,7 +17,11 @@
 # defaults' are with none. QUBES_E2E_AGENT=module: the agent as the module
 # inside the VM's PipeWire, loaded from our fragment, instead of the
 # vsnd-qubes-agent client; its CPU is then part of the VM's PipeWire, so
-# compare vm_side_cpu_pct = the VM's PipeWire + the agent process.)
+# compare vm_side_cpu_pct = the VM's PipeWire + the agent process.
+# QUBES_E2E_DIRECTION=mic: the microphone path instead, host app -> the host
+# sink whose monitor vsnd-qubes records (--device SINK.monitor; the user has
+# allowed the microphone) -> agent's source -> a VM app recording; frames lost
+# are then the source's underruns + what the daemon dropped.)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
@@ -25,7 +29,9 @@ SECS=${2:-600}
 ROOT=$PWD
 export VSND_SOURCE_DIR=$ROOT VSND_TONE=$ROOT/$BUILD/tools/vsnd-tone VSND_QUBES=$ROOT/$BUILD/tools/vsnd-qubes
 export VSND_QUBES_AGENT=$ROOT/$BUILD/tools/vsnd-qubes-agent VSND_WAVCHECK=$ROOT/$BUILD/tests/tools/vsnd-wavcheck
+export VSND_CTL=$ROOT/$BUILD/tools/vsnd-ctl
 FORM=${QUBES_E2E_AGENT:-client}
+DIR=${QUBES_E2E_DIRECTION:-playback}
 PROBE=$ROOT/$BUILD/bench/vsnd-click-probe
 for f in "$VSND_QUBES" "$VSND_QUBES_AGENT" "$PROBE"; do
 	[ -x "$f" ] || { echo "qubes-e2e: $f not built" >&2; exit 1; }
@@ -54,30 +60,41 @@ else
 	agent_start 20 ${QUBES_E2E_AGENT_OPTS:-}
 	agent_pid=${VSND_BG_PIDS[agent]}
 fi
+mic_opts=()
+[ "$DIR" = mic ] && mic_opts=(--device "$PW_SINK.monitor")
 # shellcheck disable=SC2086 # options, split on purpose
-path_start 20 e2e pipewire ${QUBES_E2E_DAEMON_OPTS:-}
+path_start 20 e2e pipewire "${mic_opts[@]}" ${QUBES_E2E_DAEMON_OPTS:-}
+if [ "$DIR" = mic ]; then
+	"$VSND_CTL" --status-dir "$STATUS" --control-prefix "$CTL" mic allow e2e >/dev/null || vsnd_fail "vsnd-ctl mic allow"
+	# lost: the source's underruns + what the daemon dropped; fill: the agent's record queue
+	lost() { echo $(( $(agent_field silence_frames) + $(status_field e2e mic_frames_dropped) )); }
+	fill=rec_fill started="status_is e2e mic_flowing 1" probe_dir=(--mic vsnd-qubes-source)
+else
+	lost() { status_field e2e underruns; }
+	fill=play_fill started="status_is e2e corked 0" probe_dir=()
+fi
 
 cpu_ticks() { if [ -n "$1" ]; then awk '{print $14 + $15}' "/proc/$1/stat"; else echo 0; fi; }
 daemon_pid=${VSND_BG_PIDS[daemon-e2e]}
 vmpw_pid=${VSND_BG_PIDS[vm-pipewire]}
 a0=$(cpu_ticks "$agent_pid"); d0=$(cpu_ticks "$daemon_pid"); v0=$(cpu_ticks "$vmpw_pid")
-u0=$(status_field e2e underruns)
+u0=$(lost)
 # The probe runs realtime like a player would; exec keeps vsnd_bg's PID its own.
 probe_rt() { local rt=(); chrt -f 70 true 2>/dev/null && rt=(chrt -f 70); exec "${rt[@]}" "$@"; }
-vsnd_bg probe probe_rt "$PROBE" "$VM_RUN/pipewire-0" "$XDG_RUNTIME_DIR/pipewire-0" "$PW_SINK" "$SECS"
+vsnd_bg probe probe_rt "$PROBE" "${probe_dir[@]}" "$VM_RUN/pipewire-0" "$XDG_RUNTIME_DIR/pipewire-0" "$PW_SINK" "$SECS"
 probe_pid=$BG_PID
-vsnd_wait_for 10 status_is e2e corked 0 || vsnd_fail "host not uncorked"
+vsnd_wait_for 10 $started || vsnd_fail "the path did not start ($started)"
 sleep 2 # past the prefill and the rate control's first second
 : >"$T/lat.dat"
 while kill -0 "$probe_pid" 2>/dev/null; do
-	q=$(agent_field play_fill); h=$(status_field e2e latency_ms); sv=$(status_field e2e server_ms)
+	q=$(agent_field $fill); h=$(status_field e2e latency_ms); sv=$(status_field e2e server_ms)
 	[ -n "$q" ] && [ -n "$h" ] && echo "$q $h $sv $(agent_field play_rate)" >>"$T/lat.dat"
 	sleep 0.2
 done
 wait "$probe_pid" || vsnd_fail "probe: $(tail -n 3 "$T/probe.log")"
 unset "VSND_BG_PIDS[probe]"
 a1=$(cpu_ticks "$agent_pid"); d1=$(cpu_ticks "$daemon_pid"); v1=$(cpu_ticks "$vmpw_pid")
-u1=$(status_field e2e underruns)
+u1=$(lost)
 summary=$(tail -n 1 "$T/probe.log")
 # QUBES_E2E_KEEP=DIR keeps the raw samples (probe.log: every click; lat.dat: agent
 # queue, daemon latency, server delay, agent rate every 200 ms) for a closer look.
@@ -87,17 +104,19 @@ echo "agent: $(cat "$T/agent.status")"
 echo "daemon: $(cat "$STATUS/vsnd-status/e2e" 2>/dev/null)"
 python3 - "$summary" "$T/lat.dat" "$SECS" "$((a1 - a0))" "$((d1 - d0))" "$(agent_field frames_dropped)" "$((u1 - u0))" \
 	"$(getconf CLK_TCK)" "$(status_field e2e rt_busy)" "$(agent_field play_reprimes)" "${QUBES_E2E_AGENT_OPTS:-}" "${QUBES_E2E_DAEMON_OPTS:-}" \
-	"$FORM" "$((v1 - v0))" <<'PY'
+	"$FORM" "$((v1 - v0))" "$DIR" <<'PY'
 import sys
 sys.path.insert(0, "bench")
 from report import write
-summary, lat, secs, at, dt, dropped, underruns, hz, rt_busy, reprimes, agent_opts, daemon_opts, form, vt = sys.argv[1:]
+summary, lat, secs, at, dt, dropped, underruns, hz, rt_busy, reprimes, agent_opts, daemon_opts, form, vt, direction = sys.argv[1:]
+mic = direction == "mic"
 secs, hz = float(secs), float(hz)
 f = dict(kv.split("=") for kv in summary.split())
 import re
 q = re.search(r"--quantum[ =](\d+)", agent_opts)
 QUANTUM_MS = (int(q.group(1)) if q else 128) / 44.1  # the agent's node.latency: one VM graph cycle
-v = sorted(QUANTUM_MS + int(l.split()[0]) / 44.1 + float(l.split()[1]) for l in open(lat))
+# playback: + the daemon's ring and the server's delay; mic: the agent's record queue only
+v = sorted(QUANTUM_MS + int(l.split()[0]) / 44.1 + (0 if mic else float(l.split()[1])) for l in open(lat))
 r = {
     "seconds": secs,
     "clicks": int(f["clicks"]),
@@ -121,7 +140,14 @@ r["vm_side_cpu_pct"] = r["vm_pipewire_cpu_pct"] + r["agent_cpu_pct"]
 r["total_cpu_pct"] = r["agent_cpu_pct"] + r["daemon_cpu_pct"]
 if form == "module":  # no process of its own to measure: see vm_side_cpu_pct
     r["agent_cpu_pct"] = r["total_cpu_pct"] = None
-write("qubes-e2e", result=r, latency="clicks timed at both ends (app write in the VM -> played by the host's null sink); "
+if mic:  # lost: the agent source's underruns + what the daemon could not hand the VM
+    r["direction"] = "mic"
+    r["gaps"] = None
+    del r["agent_frames_dropped"], r["host_underrun_frames"], r["daemon_rt_busy"]
+write("qubes-e2e-mic" if mic else "qubes-e2e", result=r,
+      latency="clicks timed at both ends (app write on the host -> the sink vsnd-qubes records -> "
+      "recorded by a VM app from the agent's source); reported_queues_*: VM quantum + agent record queue, sampled"
+      if mic else "clicks timed at both ends (app write in the VM -> played by the host's null sink); "
       "reported_queues_*: VM quantum + agent ring/vchan + daemon ring + server delay, sampled",
       settings="defaults: agent target 10 ms, quantum 128; vsnd-qubes period 220, read just in time"
       + (f"; agent as the module in the VM's PipeWire" if form == "module" else "")
@@ -135,16 +161,18 @@ for k, t in [("latency_p50_ms", ""), ("latency_p99_ms", "<= 20"), ("latency_max_
              ("vm_pipewire_cpu_pct", ""), ("vm_side_cpu_pct", ""), ("gaps", ""),
              ("frames_lost", "0"), ("clicks", ""), ("clicks_lost", "")]:
     print(f"{k:<24} {'n/a':>10}  {t}" if r[k] is None else f"{k:<24} {r[k]:>10.2f}  {t}")
-print("written bench/results/qubes-e2e.json")
+print(f"written bench/results/qubes-e2e{'-mic' if mic else ''}.json")
 PY
 if command -v gnuplot >/dev/null; then
 	grep '^click' "$T/probe.log" | awk '{print $2, $4}' >"$T/clicks.dat"
+	name=qubes-e2e title="VM app write -> host sink"
+	[ "$DIR" = mic ] && name=qubes-e2e-mic title="microphone: host app write -> VM app"
 	gnuplot <<GP
 set terminal png size 800,400
-set output "bench/results/qubes-e2e.png"
-set title "Qubes path end to end: VM app write -> host sink (default settings)"
+set output "bench/results/$name.png"
+set title "Qubes path end to end: $title (default settings)"
 set xlabel "click (every 250 ms)"; set ylabel "latency (ms)"
 plot "$T/clicks.dat" using 1:2 with points pt 7 ps 0.4 title "click latency"
 GP
-	echo "written bench/results/qubes-e2e.png"
+	echo "written bench/results/$name.png"
 fi
