@@ -11,14 +11,19 @@
  * a single handle, a decision written by the user while we publish a status
  * key would sit unseen until the next event. On a handle that sends no
  * commands after its watches are set, every event keeps the fd readable.
+ *
+ * QubesDB may restart under us: the library reconnects a command handle but
+ * never restores watches, so qubes_store_restore() watches again on a new
+ * handle and reports what changed meanwhile (the last value seen of each
+ * watched key is kept for that).
  */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
-#include <time.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <qubesdb-client.h>
 
