@@ -7,7 +7,9 @@
  * every call does the I/O it needs. The caller's event loop polls one epoll
  * fd that holds whatever the vchan currently waits on (listening socket,
  * connected socket, retry timer, directory watch), all edge-triggered so an
- * event is consumed by libvchan_wait() the way a Xen event channel is.
+ * event is consumed by libvchan_wait() the way a Xen event channel is. Like
+ * a Xen vchan, it tells a writer about freed space only while the writer
+ * waits for it (a short write, or a low buffer_space(): out_watch).
  *
  * Buffering is kept honest: buffer_space = write ring capacity - our ring -
  * bytes the peer has not read yet, so latency cannot hide in the kernel.
@@ -65,6 +67,7 @@ struct vchan_sock {
 	int sfd; /* timer re-checking space while a writer is starved, -1 until needed */
 	uint64_t starve_ns; /* its current interval, 0 = disarmed */
 	bool starved;       /* a write came up short since the timer last fired */
+	bool out_armed;     /* the connection's EPOLLOUT is in the epoll set (see out_watch) */
 	bool recheck;       /* the timer fired: the next write counts exactly */
 	uint32_t peer_ino; /* peer socket inode for sock_diag, 0 until known */
 	int state;
@@ -141,7 +144,8 @@ static int setup_conn(struct vchan_sock *s, int fd)
 	/* The kernel doubles SO_SNDBUF; 2 x ring gives a writable edge
 	 * (EPOLLOUT) as soon as the queue is below the ring size, which is
 	 * exactly when buffer_space can grow. The ring, not this, bounds what
-	 * is in flight. */
+	 * is in flight. That edge is watched only while a writer waits for
+	 * space (out_watch). */
 	int sb = (int)(vsnd_ring_capacity(&s->wring) * 2);
 	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sb, sizeof(sb)) < 0)
 		vsnd_debug(&log_topic, "SO_SNDBUF: %s", strerror(errno));
@@ -155,6 +159,9 @@ static int setup_conn(struct vchan_sock *s, int fd)
 			vsnd_debug(&log_topic, "no sock_diag (%s): buffer_space is a bound", strerror(-nl));
 		s->nl = nl;
 	}
+	/* Armed at first: the connection's first writable edge is what tells
+	 * the caller (init_async_finish, a waiting server) that it is up. */
+	s->out_armed = true;
 	int r = ep_add(s, fd, TAG_CONN, EPOLLIN | EPOLLOUT | EPOLLRDHUP);
 	if (r < 0)
 		return r;
@@ -289,11 +296,35 @@ static void starve_set(struct vchan_sock *s, uint64_t ns)
 		s->starve_ns = ns;
 }
 
+/*
+ * Watch the connection's writable edges or not. Every read by the peer makes
+ * one, and the caller's loop would wake for each: a writer that never waits
+ * for space (one that sends a period each cycle of its own clock) would be
+ * woken once per period for nothing. So, as a Xen vchan notifies only a
+ * writer that asked, they are watched while a writer waits: after a short
+ * write, or while buffer_space() reports less than half the ring (and from
+ * the connection on: its first edge announces it); and no longer once
+ * buffer_space() reports three quarters free with no write starved. Only
+ * the changes cost a syscall. (Arming while the socket is writable gives
+ * one event at once: one extra look, not a loop, since arming again needs
+ * a disarm, and that needs the space back.)
+ */
+static void out_watch(struct vchan_sock *s, bool on)
+{
+	if (s->fd < 0 || s->out_armed == on)
+		return;
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP | EPOLLET | (on ? EPOLLOUT : 0u),
+				  .data.u32 = TAG_CONN };
+	if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, s->fd, &ev) == 0)
+		s->out_armed = on;
+}
+
 /* Arming is one syscall and happens once per starvation episode: the timer
  * then stops by itself at the first expiry with no short write since. */
 static void starve_arm(struct vchan_sock *s)
 {
 	s->starved = true;
+	out_watch(s, true);
 	if (!s->starve_ns)
 		starve_set(s, STARVE_MIN_NS);
 }
@@ -397,7 +428,13 @@ static int sock_buffer_space(void *impl)
 {
 	struct vchan_sock *s = impl;
 	pump(s);
-	return (int)space_now(s, true);
+	uint32_t space = space_now(s, true), cap = vsnd_ring_capacity(&s->wring);
+	/* The caller may wait for more now: tell it when the peer frees some. */
+	if (space < cap / 2)
+		out_watch(s, true);
+	else if (space >= cap - cap / 4 && !s->starved)
+		out_watch(s, false);
+	return (int)space;
 }
 
 static int sock_data_ready(void *impl)

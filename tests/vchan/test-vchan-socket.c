@@ -324,6 +324,83 @@ static void test_partial_read_wakes_writer(void)
 	libvchan_close(s);
 }
 
+/* ---- who is told about freed space ---- */
+static bool fd_readable(libvchan_t *v, int ms)
+{
+	struct pollfd pf = { .fd = libvchan_fd_for_select(v), .events = POLLIN };
+	return poll(&pf, 1, ms) == 1;
+}
+
+/* Consume what the vchan fd reports now. */
+static void drain_events(libvchan_t *v)
+{
+	while (fd_readable(v, 0))
+		CHECK_EQ(libvchan_wait(v), 0);
+}
+
+/*
+ * As on Xen, the peer's reads wake a writer only while it waits for space: a
+ * writer that sends what fits each cycle of its own clock (vsnd-qubes' mic)
+ * is not woken per read. A short write, or a low buffer_space(), asks.
+ */
+static void test_space_wakeups(void)
+{
+	libvchan_t *s = vt_server(0, 1, 17, 1024, 4096);
+	/*
+	 * 0. A new connection is announced on both fds, even one that was made
+	 * at once: a caller waits for that before finishing (vsnd-qubes does).
+	 */
+	vt_set_domain(1);
+	int fd = -1;
+	libvchan_t *c = libvchan_client_init_async(0, 17, &fd);
+	CHECK(c != NULL);
+	CHECK(fd_readable(c, 2000));
+	CHECK_EQ(libvchan_client_init_async_finish(c, false), 0);
+	CHECK(fd_readable(s, 2000));
+	vt_connect_pair(s, c);
+	libvchan_set_blocking(s, false);
+	libvchan_set_blocking(c, false);
+	uint8_t buf[4096], in[4096];
+	vt_fill(buf, sizeof(buf), 9, 0);
+	struct ready_arg ra = { c, 0 };
+	libvchan_t *both[2] = { s, c };
+
+	/* 1. Room to spare: sent, read by the peer, and the writer sleeps on. */
+	for (int i = 0; i < 5; i++) {
+		CHECK(libvchan_buffer_space(s) >= 3072);
+		send_all(s, buf, 512);
+		ra.want = 512;
+		vt_until(both, 2, data_at_least, &ra, 5000);
+		drain_events(s);
+		CHECK_EQ(libvchan_recv(c, in, 512), 512);
+		CHECK(!fd_readable(s, 50));
+	}
+	/* 2. A short write: the peer's read wakes the writer. */
+	CHECK_EQ(libvchan_buffer_space(s), 4096);
+	CHECK_EQ(libvchan_write(s, buf, 4096), 4096);
+	CHECK_EQ(libvchan_write(s, buf, 100), 0);
+	ra.want = 4096;
+	vt_until(both, 2, data_at_least, &ra, 5000);
+	drain_events(s);
+	CHECK_EQ(libvchan_recv(c, in, 4096), 4096);
+	CHECK(fd_readable(s, 2000));
+	drain_events(s);
+	CHECK_EQ(libvchan_buffer_space(s), 4096);
+	/* 3. buffer_space() low: the read that frees space wakes the writer too. */
+	usleep(40 * 1000); /* the starvation timer of part 2 runs out (16 ms at most) */
+	drain_events(s);
+	CHECK_EQ(libvchan_buffer_space(s), 4096); /* plenty again: not watched */
+	send_all(s, buf, 3000);
+	CHECK(libvchan_buffer_space(s) < 2048);
+	ra.want = 3000;
+	vt_until(both, 2, data_at_least, &ra, 5000);
+	drain_events(s);
+	CHECK_EQ(libvchan_recv(c, in, 3000), 3000);
+	CHECK(fd_readable(s, 2000));
+	libvchan_close(c);
+	libvchan_close(s);
+}
+
 /* ---- async client before the server exists; server waiting ---- */
 static bool finish_ok(void *arg)
 {
@@ -690,6 +767,7 @@ int main(void)
 	test_truth_under_load();
 	test_blocking();
 	test_partial_read_wakes_writer();
+	test_space_wakeups();
 	test_async_and_waiting();
 	test_peer_death();
 	test_reinit();
