@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The agent's link to the host daemon, all on the main loop: the two vchan
- * servers (the VM is the server, the daemon the client), moving whole frames
- * between the rings and the vchans, the control words, and the host's domain
- * id (QubesDB /qubes-audio-domain-xid, watched, where it exists).
+ * The agent's link to the host daemon: the two vchan servers (the VM is the
+ * server, the daemon the client), moving whole frames between the rings and
+ * the vchans, the control words, and the host's domain id (QubesDB
+ * /qubes-audio-domain-xid, watched, where it exists). The main loop owns it;
+ * while a node runs, its data thread moves the audio itself (agent_play_rt_*,
+ * agent_rec_rt_pull) and the main loop is not woken per period.
  *
  * A host that goes away leaves the nodes in place: the vchan is closed and a
  * new server waits for the daemon to come back, the sink's audio is dropped
@@ -34,6 +36,7 @@ static void dir_close(struct qubes_agent *a, struct agent_dir *d)
 	libvchan_close(d->vc);
 	d->vc = NULL;
 	d->connected = false;
+	d->rt_reads = false;
 	d->carry.len = 0;
 	d->vchan_cap = 0;
 	pthread_mutex_unlock(&d->lock);
@@ -90,7 +93,9 @@ static void drain_unused(struct agent_dir *d)
 static int send_words(struct qubes_agent *a, const uint32_t *words, size_t n)
 {
 	/* libvchan_send: all words or none, so the host never sees a torn one. */
+	pthread_mutex_lock(&a->rec.lock); /* the source's data thread may be reading this vchan */
 	int r = libvchan_send(a->rec.vc, words, n * sizeof(*words));
+	pthread_mutex_unlock(&a->rec.lock);
 	if (r == (int)(n * sizeof(*words))) {
 		a->ctl_words += n;
 		return 0;
@@ -229,52 +234,101 @@ static void pump_play(struct qubes_agent *a)
 	pthread_mutex_unlock(&d->lock);
 }
 
-static void pump_rec(struct qubes_agent *a)
+/*
+ * Under d->lock: move what the host sent into the ring as whole frames (or
+ * throw it away unless @keep). false if the ring filled up with data still
+ * waiting in the vchan. One look at the vchan and one read per cycle when
+ * data is there: the data thread calls this every graph cycle.
+ */
+static bool rec_read(struct agent_dir *d, bool keep)
 {
-	struct agent_dir *d = &a->rec;
-	if (!d->connected)
-		return;
-	set_watch(a, d, true);
 	uint8_t buf[8192 + QUBES_AUDIO_FRAME_BYTES];
-	for (int round = 0; round < MAX_ROUNDS; round++) {
-		int ready = libvchan_data_ready(d->vc);
-		if (ready <= 0)
-			break;
-		uint64_t room = d->running ? (uint64_t)vsnd_ring_writable(&d->ring) * QUBES_AUDIO_FRAME_BYTES
-					   : sizeof(buf) - QUBES_AUDIO_FRAME_BYTES;
+	bool room_left = true;
+	int ready = libvchan_data_ready(d->vc);
+	for (int round = 0; round < MAX_ROUNDS && ready > 0; round++) {
+		uint64_t room = keep ? (uint64_t)vsnd_ring_writable(&d->ring) * QUBES_AUDIO_FRAME_BYTES
+				     : sizeof(buf) - QUBES_AUDIO_FRAME_BYTES;
 		if (room <= d->carry.len) {
-			/*
-			 * The graph has not caught up: the data waits in the vchan. The
-			 * fd stays readable meanwhile, so stop watching it until the
-			 * data thread has taken frames (its wake-up pumps again; the
-			 * 100 ms tick too, should that wake-up race this).
-			 */
-			set_watch(a, d, false);
-			atomic_store_explicit(&d->want_room, true, memory_order_release);
+			room_left = false;
 			break;
 		}
 		size_t want = (size_t)ready;
 		want = SPA_MIN(want, sizeof(buf) - QUBES_AUDIO_FRAME_BYTES);
 		want = SPA_MIN(want, (size_t)(room - d->carry.len));
+		uint32_t carried = d->carry.len;
 		int frames = qubes_read_frames(d->vc, &d->carry, buf, want);
-		if (frames < 0)
+		if (frames < 0) {
+			ready = 0;
 			break;
-		/* Nobody records: what the host still sends is thrown away, not kept for later. */
-		if (d->running)
+		}
+		if (keep)
 			vsnd_ring_write(&d->ring, buf, (uint32_t)frames);
+		/* What is left of what was ready; more may have come since: the next look sees it. */
+		ready -= (int)((uint32_t)frames * QUBES_AUDIO_FRAME_BYTES + d->carry.len - carried);
 	}
-	int ready = libvchan_data_ready(d->vc);
 	atomic_store_explicit(&d->vchan_frames, ready > 0 ? (uint32_t)ready / QUBES_AUDIO_FRAME_BYTES : 0,
 			      memory_order_relaxed);
+	return room_left;
 }
 
-/* Has the host gone? (The data thread asked us to look: its send failed or came up short.) */
-static bool play_lost(struct agent_dir *d)
+bool agent_rec_rt_pull(struct agent_dir *d)
+{
+	if (pthread_mutex_trylock(&d->lock) != 0)
+		return false;
+	bool mine = d->rt_reads;
+	if (mine)
+		rec_read(d, true);
+	pthread_mutex_unlock(&d->lock);
+	return mine;
+}
+
+/* Has the host gone? */
+static bool dir_lost(struct agent_dir *d)
 {
 	pthread_mutex_lock(&d->lock);
 	bool lost = d->connected && libvchan_is_open(d->vc) == VCHAN_DISCONNECTED;
 	pthread_mutex_unlock(&d->lock);
 	return lost;
+}
+
+static void host_gone(struct qubes_agent *a, struct agent_dir *d);
+
+/*
+ * The record vchan, from the main loop. While the source runs its data
+ * thread reads the vchan each cycle (the main loop is not woken by each host
+ * period, ~200 a second): here we only look whether the host went away
+ * (the reads cannot tell an empty vchan from a closed one). Otherwise: read,
+ * keeping the audio only for a running source, and watch the vchan unless
+ * the ring is full (the data thread's next frames wake us: want_room).
+ */
+static void pump_rec(struct qubes_agent *a)
+{
+	struct agent_dir *d = &a->rec;
+	pthread_mutex_lock(&d->lock);
+	bool rt = d->rt_reads, room = true;
+	if (d->connected && !rt)
+		room = rec_read(d, d->running);
+	pthread_mutex_unlock(&d->lock);
+	if (!d->connected)
+		return;
+	if (rt) {
+		if (dir_lost(d))
+			host_gone(a, d);
+		return;
+	}
+	set_watch(a, d, room);
+	if (!room)
+		atomic_store_explicit(&d->want_room, true, memory_order_release);
+}
+
+/* Who reads the record vchan: the source's data thread while it runs, else the main loop. */
+static void rec_mode_update(struct qubes_agent *a)
+{
+	struct agent_dir *d = &a->rec;
+	pthread_mutex_lock(&d->lock);
+	d->rt_reads = d->connected && d->running;
+	pthread_mutex_unlock(&d->lock);
+	set_watch(a, d, !d->rt_reads);
 }
 
 static void host_gone(struct qubes_agent *a, struct agent_dir *d)
@@ -284,6 +338,8 @@ static void host_gone(struct qubes_agent *a, struct agent_dir *d)
 	dir_listen(a, d);
 	if (d->playback)
 		play_watch_update(a);
+	else
+		rec_mode_update(a);
 }
 
 void agent_link_wake(struct agent_dir *d)
@@ -293,7 +349,7 @@ void agent_link_wake(struct agent_dir *d)
 		pump_rec(a);
 		return;
 	}
-	if (play_lost(d)) {
+	if (dir_lost(d)) {
 		host_gone(a, d);
 		return;
 	}
@@ -303,6 +359,7 @@ void agent_link_wake(struct agent_dir *d)
 void agent_link_running(struct qubes_agent *a)
 {
 	play_watch_update(a);
+	rec_mode_update(a);
 	agent_link_send_state(a);
 }
 
@@ -336,6 +393,8 @@ static void on_vchan(void *data, int fd, uint32_t mask)
 		}
 		if (d->playback)
 			play_watch_update(a);
+		else
+			rec_mode_update(a);
 	} else if (st == VCHAN_DISCONNECTED) {
 		host_gone(a, d);
 		return;

@@ -42,10 +42,12 @@ struct agent_dir {
 
 	/*
 	 * vchan side. The main loop owns it; the sink's data thread also writes
-	 * the playback vchan, under @lock, which it only trylocks (a miss leaves
-	 * that cycle's frames in the ring and wakes the main loop to send them).
-	 * The main loop takes @lock around its playback vchan calls and around
-	 * every change of vc / connected (either direction).
+	 * the playback vchan and the source's reads the record vchan, under
+	 * @lock, which they only trylock (a miss leaves that cycle's frames in
+	 * the ring, or in the vchan, for the next cycle or the main loop). The
+	 * main loop takes @lock around its vchan calls and around every change
+	 * of vc / connected / rt_reads. The record ring then has two writers,
+	 * the main loop and the data thread, never at once: both hold @lock.
 	 */
 	pthread_mutex_t lock;
 	libvchan_t *vc;
@@ -54,6 +56,7 @@ struct agent_dir {
 	bool watching; /* io is armed (paused: record while its ring is full, playback while
 			  the data thread writes it) */
 	bool connected;
+	bool rt_reads; /* record, under lock: the source's data thread reads the vchan (it runs) */
 	struct qubes_frame_carry carry; /* record: a frame still arriving */
 	uint32_t vchan_cap; /* playback: the vchan's ring size, as seen empty */
 
@@ -116,5 +119,12 @@ void agent_link_tick(struct qubes_agent *a);          /* periodic: reconnect, et
  */
 bool agent_play_rt_begin(struct agent_dir *d, uint32_t *in_vchan, uint32_t *space);
 bool agent_play_rt_end(struct agent_dir *d, uint32_t space);
+
+/*
+ * agent-link.c, on the source's data thread: read what the host sent into the
+ * ring, if this thread is the vchan's reader now (the source runs) and the
+ * main loop does not hold it. false: nothing was done.
+ */
+bool agent_rec_rt_pull(struct agent_dir *d);
 
 #endif /* VSND_QUBES_AGENT_PRIVATE_H */

@@ -267,6 +267,8 @@ static void source_process(void *data)
 	uint32_t want = b->requested ? (uint32_t)SPA_MIN(b->requested, (uint64_t)max) : max;
 	if (atomic_exchange_explicit(&d->flush, false, memory_order_acq_rel))
 		vsnd_ring_skip(&d->ring, vsnd_ring_readable(&d->ring));
+	/* What the host sent since the last cycle, read here: no hand-over through the main loop. */
+	agent_rec_rt_pull(d);
 	uint32_t queued = vsnd_ring_readable(&d->ring) +
 			  atomic_load_explicit(&d->vchan_frames, memory_order_relaxed);
 
@@ -294,9 +296,9 @@ static void source_process(void *data)
 	sd->chunk->size = want * QUBES_AUDIO_FRAME_BYTES;
 	pw_stream_queue_buffer(d->stream, b);
 	/*
-	 * Wake the main loop only if it waits for room: the vchan's own events
-	 * bring it the host's next period anyway, and a wake-up per cycle more
-	 * (~350 a second) was most of what the microphone cost the agent.
+	 * Wake the main loop only if it reads the vchan and waits for room (a
+	 * wake-up per cycle, ~350 a second, was once most of what the
+	 * microphone cost the agent).
 	 */
 	if (got && atomic_load_explicit(&d->want_room, memory_order_acquire) &&
 	    atomic_exchange_explicit(&d->want_room, false, memory_order_acq_rel))

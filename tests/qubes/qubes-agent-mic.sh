@@ -4,7 +4,8 @@
 # gets only silence while the user has not allowed it, the host's signal once
 # allowed (vsnd-ctl over the control socket) with the queue held at its
 # target, silence again once denied, and
-# SOURCE_STOP when the recorder goes.
+# SOURCE_STOP when the recorder goes; a host that restarts while the VM
+# records is noticed and the microphone flows again from the new one.
 source "$VSND_TESTLIB"
 source "$VSND_QUBESLIB"
 source "$VSND_AGENTLIB"
@@ -81,3 +82,25 @@ frames=$(signal_of "$T/allowed.wav")
 total=$(( $(stat -c %s "$T/allowed.wav") / 4 ))
 [ "$frames" -lt $(( total - 22050 )) ] || vsnd_fail "no silence after the deny ($frames of $total frames signal)"
 echo "microphone through the agent: $(head -n 1 "$T/check.log"); agent: $(cat "$T/agent.status")"
+
+# 4. The host goes away while the VM records: the source's data thread reads
+# the vchan then and the main loop does not watch it, yet the agent notices,
+# waits for the host again, and the microphone flows once it is back.
+received_more() { [ "$(agent_field frames_received)" -gt "$1" ]; }
+"$VSND_CTL" --status-dir "$STATUS" --control-prefix "$CTL" mic allow work || vsnd_fail "vsnd-ctl mic allow failed"
+vsnd_bg vm-rec vm_rt pw-record --target vsnd-qubes-source --rate 44100 --channels 2 --format s16 "$T/again.wav"
+vsnd_wait_for 5 status_is work mic_flowing 1 || vsnd_fail "microphone not flowing once allowed again"
+vsnd_wait_for 3 has_signal "$T/again.wav" 4410 || vsnd_fail "no signal in the VM's second recording"
+vsnd_stop daemon-work
+vsnd_wait_for 2 agent_is rec_connected 0 ||
+	vsnd_fail "the agent did not notice the host go while its source ran: $(cat "$T/agent.status")"
+path_start 14 work wav --wav-out "$T/out2.wav" --wav-in "$T/mic.wav"
+agent_is connects 2 || vsnd_fail "connects is $(agent_field connects), not 2"
+vsnd_wait_for 5 key_is work audio-input-request 1 || vsnd_fail "the new host did not learn the VM records"
+"$VSND_CTL" --status-dir "$STATUS" --control-prefix "$CTL" mic allow work || vsnd_fail "vsnd-ctl mic allow failed"
+vsnd_wait_for 5 status_is work mic_flowing 1 || vsnd_fail "microphone not flowing from the new host"
+received=$(agent_field frames_received)
+vsnd_wait_for 3 received_more $((received + 4410)) ||
+	vsnd_fail "no microphone audio from the new host: $(cat "$T/agent.status")"
+vsnd_stop vm-rec
+echo "host restarted while recording: agent reconnected, $(agent_field frames_received) frames received in all"
