@@ -98,7 +98,7 @@ u1=$(lost)
 summary=$(tail -n 1 "$T/probe.log")
 # QUBES_E2E_KEEP=DIR keeps the raw samples (probe.log: every click; lat.dat: agent
 # queue, daemon latency, server delay, agent rate every 200 ms) for a closer look.
-[ -z "${QUBES_E2E_KEEP:-}" ] || cp "$T/probe.log" "$T/lat.dat" "$QUBES_E2E_KEEP/"
+[ -z "${QUBES_E2E_KEEP:-}" ] || cp "$T/probe.log" "$T/lat.dat" "$T"/*.log "$QUBES_E2E_KEEP/" 2>/dev/null
 echo "probe: $summary"
 echo "agent: $(cat "$T/agent.status")"
 echo "daemon: $(cat "$STATUS/vsnd-status/e2e" 2>/dev/null)"

@@ -13,8 +13,9 @@ double qubes_rate_update(struct qubes_rate *r, uint32_t queued, uint32_t target,
 {
 	if (!r->on) {
 		spa_dll_init(&r->dll);
-		spa_dll_set_bw(&r->dll, SPA_DLL_BW_MIN, quantum, rate);
+		spa_dll_set_bw(&r->dll, QUBES_RATE_BW, quantum, rate);
 		r->on = true;
+		r->catching = 0;
 		r->fill_avg = (double)queued;
 	}
 	/*
@@ -26,20 +27,25 @@ double qubes_rate_update(struct qubes_rate *r, uint32_t queued, uint32_t target,
 	/* Positive error: too little queued. */
 	double error = SPA_CLAMP((double)target - r->fill_avg, -QUBES_RATE_MAX_ERROR, QUBES_RATE_MAX_ERROR);
 	/*
-	 * Nearly empty (a stall of the VM's graph ate the margin, most of it
-	 * on the host side where we cannot see it): catch up at +0.5 % (8.6
-	 * cents, for a few seconds) rather than for half a minute at the edge,
-	 * where the next stall is an underrun. The DLL waits meanwhile.
+	 * Off the target by more than the DLL's own wander, either way: catch
+	 * up at 0.5 % (8.6 cents, for a second or so: 5 ms per second, not 1)
+	 * until within a 32nd of it. Under: a stall of the VM's graph ate the
+	 * margin (most of it on the host side, where we cannot see it); at the
+	 * DLL's limit the queue would stay near the edge for seconds, where
+	 * the next stall is an underrun. Over: a stall on the reading side
+	 * left a period or more queued, latency for good unless drained (the
+	 * microphone's latency saw-toothed so). The DLL waits meanwhile: its
+	 * state is the clocks' drift, which neither changes.
 	 */
-	if (r->fill_avg < target / 4.0)
-		return 1.0 + QUBES_RATE_CATCH_UP;
-	/*
-	 * Far over (the host stopped reading for a while and the backlog is
-	 * latency now, or a start queued more than the host takes): drain it
-	 * as fast, 5 ms per second, not 1, down to one and a half targets.
-	 */
-	if (r->fill_avg > 1.5 * target)
-		return 1.0 - QUBES_RATE_CATCH_UP;
+	double band = target / QUBES_RATE_CATCH_UP_FROM, until = target / QUBES_RATE_CATCH_UP_UNTIL;
+	if (r->fill_avg < target - band)
+		r->catching = 1;
+	else if (r->fill_avg > target + band)
+		r->catching = -1;
+	else if (r->fill_avg >= target - until && r->fill_avg <= target + until)
+		r->catching = 0;
+	if (r->catching)
+		return 1.0 + r->catching * QUBES_RATE_CATCH_UP;
 	double z3 = r->dll.z3;
 	/* spa_dll's output falls as the error grows: 2 - out rises with it. */
 	double corr = 2.0 - spa_dll_update(&r->dll, error);

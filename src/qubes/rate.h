@@ -2,8 +2,8 @@
 /*
  * The agent's rate control: from the frames queued on a path (agent ring +
  * vchan) to the resampler correction that holds them at a target. A DLL
- * (spa_dll) on the queue's average, its output clamped to +-0.1 % (+0.5 %
- * while the queue is nearly empty, -0.5 % while over 1.5 times the target), with
+ * (spa_dll) on the queue's average, its output clamped to +-0.1 % (+-0.5 %
+ * from an eighth of the target off it until back within a 32nd), with
  * conditional integration: while the output is held at the clamp, the
  * integrator does not keep growing (without that, a long recovery from an
  * empty queue "winds up" and then overshoots the target by tens of ms).
@@ -19,8 +19,17 @@
 
 /* The resampler is never asked for more than this (+-0.1 % = 1.7 cents: inaudible). */
 #define QUBES_RATE_MAX_CORRECTION 0.001
-/* ... except while the queue is nearly empty or over 1.5 targets: catching up, +-0.5 %. */
+/* ... except while catching up after a stall, +-0.5 %: */
 #define QUBES_RATE_CATCH_UP 0.005
+/* from target / 8 off the target (the DLL holds it within a few frames) until within target / 32. */
+#define QUBES_RATE_CATCH_UP_FROM 8.0
+#define QUBES_RATE_CATCH_UP_UNTIL 32.0
+/*
+ * The DLL's bandwidth: 0.064 holds the queue within a few frames and follows
+ * a drift in seconds; spa_dll's minimum (0.016) wandered by tens of frames
+ * and took ten seconds to take back what a stall had left.
+ */
+#define QUBES_RATE_BW 0.064
 /* The DLL acts on at most this much error per cycle, so one late cycle cannot swing the rate. */
 #define QUBES_RATE_MAX_ERROR 256.0
 
@@ -28,6 +37,7 @@ struct qubes_rate {
 	struct spa_dll dll;
 	bool on;
 	double fill_avg; /* the queue, averaged over ~16 cycles */
+	int catching;    /* +1 / -1: catching up (too little / too much queued) until back; 0: DLL */
 };
 
 /* Start afresh at the next update (no host to follow, or a new stream). */

@@ -7,7 +7,7 @@
  * drifts) -- the defaults. Checks: the queue settles at the target with the
  * correction inside +-0.1 %; after the VM's graph stalls and the queue runs
  * dry, it is rebuilt without overshooting (no integrator wind-up); a backlog
- * the host left is drained within seconds.
+ * the host left is drained within seconds, a period of it within 3.
  */
 #include <math.h>
 #include <stdio.h>
@@ -29,6 +29,7 @@ static int failures;
 #define QUANTUM 128u
 #define PERIOD 220.0 /* vsnd-qubes' default: 5 ms */
 #define SECONDS 150
+#define SETTLE 30 /* a start with the clocks' drift unknown may catch up until then */
 
 struct stall {
 	double at, len; /* [at, at + len) in seconds; len 0 = none */
@@ -38,7 +39,7 @@ struct sim {
 	struct qubes_rate rc;
 	double queue;        /* frames on the path the agent sees (its ring + the vchan) */
 	double avg[SECONDS]; /* the queue averaged over each second */
-	double cmin, cmax;   /* corrections seen */
+	double cmin, cmax;   /* corrections seen once settled (from SETTLE s on, outside stalls' aftermath) */
 	long underruns;      /* host periods that found less than a period */
 };
 
@@ -79,8 +80,10 @@ static void run(struct sim *s, double drift, struct stall vm, struct stall host)
 		}
 		uint32_t q = (uint32_t)s->queue;
 		double c = qubes_rate_update(&s->rc, q, TARGET, QUANTUM, 44100);
-		s->cmin = fmin(s->cmin, c);
-		s->cmax = fmax(s->cmax, c);
+		if (t_agent >= SETTLE) {
+			s->cmin = fmin(s->cmin, c);
+			s->cmax = fmax(s->cmax, c);
+		}
 		int sec = (int)t_agent;
 		sum[sec] += s->queue;
 		n[sec]++;
@@ -124,20 +127,24 @@ int main(void)
 	for (unsigned i = 0; i < sizeof(drifts) / sizeof(drifts[0]); i++) {
 		double d = drifts[i];
 		run(&s, d, none, none);
-		/* Settled within 30 s, then held: no underrun, the queue near its target. */
-		CHECK(min_avg(&s, 30, SECONDS) > TARGET - 60 && max_avg(&s, 30, SECONDS) < TARGET + 60,
-		      "drift %g: queue %.0f..%.0f frames after 30 s (target %u)", d, min_avg(&s, 30, SECONDS),
-		      max_avg(&s, 30, SECONDS), TARGET);
+		/*
+		 * Settled within 30 s, then held: no underrun, the queue within a
+		 * few frames of its target, the correction inaudible.
+		 */
+		CHECK(min_avg(&s, SETTLE, SECONDS) > TARGET - 10 && max_avg(&s, SETTLE, SECONDS) < TARGET + 10,
+		      "drift %g: queue %.0f..%.0f frames after 30 s (target %u)", d, min_avg(&s, SETTLE, SECONDS),
+		      max_avg(&s, SETTLE, SECONDS), TARGET);
 		CHECK(s.underruns == 0, "drift %g: %ld underruns", d, s.underruns);
 		CHECK(s.cmin >= 1.0 - QUBES_RATE_MAX_CORRECTION && s.cmax <= 1.0 + QUBES_RATE_MAX_CORRECTION,
 		      "drift %g: correction %f..%f", d, s.cmin, s.cmax);
 		printf("drift %+.4f %%: queue %.0f..%.0f after 30 s, correction %.5f..%.5f, %ld underruns\n",
-		       d * 100, min_avg(&s, 30, SECONDS), max_avg(&s, 30, SECONDS), s.cmin, s.cmax, s.underruns);
+		       d * 100, min_avg(&s, SETTLE, SECONDS), max_avg(&s, SETTLE, SECONDS), s.cmin, s.cmax,
+		       s.underruns);
 	}
 
 	/*
 	 * The VM's graph stalls for 100 ms at 20 s: the queue runs dry and is
-	 * rebuilt, at +0.5 % while nearly empty, then at the +0.1 % limit. A DLL
+	 * rebuilt at +0.5 % to within a 32nd of the target, within 3 s. A DLL
 	 * that integrated the error all along the way would then overshoot by
 	 * up to tens of ms.
 	 */
@@ -146,8 +153,8 @@ int main(void)
 		run(&s, d, (struct stall){ 20.0, 0.1 }, none);
 		double over = max_avg(&s, 21, SECONDS) - TARGET;
 		int back = settled_at(&s, 21, 60);
-		CHECK(over < 80, "drift %g: after the stall the queue overshot the target by %.0f frames", d, over);
-		CHECK(back - 20 <= 15, "drift %g: the queue took %d s to come back after the stall", d, back - 20);
+		CHECK(over < 20, "drift %g: after the stall the queue overshot the target by %.0f frames", d, over);
+		CHECK(back - 20 <= 3, "drift %g: the queue took %d s to come back after the stall", d, back - 20);
 		CHECK(min_avg(&s, 60, SECONDS) > TARGET - 60 && max_avg(&s, 60, SECONDS) < TARGET + 60,
 		      "drift %g: queue %.0f..%.0f frames 40 s after the stall", d, min_avg(&s, 60, SECONDS),
 		      max_avg(&s, 60, SECONDS));
@@ -172,5 +179,25 @@ int main(void)
 	CHECK(s.cmin >= 1.0 - QUBES_RATE_CATCH_UP, "correction %f", s.cmin);
 	printf("host stall 60 ms: backlog %.0f frames, back within 60 frames after %d s\n",
 	       max_avg(&s, 20, 22) - TARGET, back - 20);
+	/*
+	 * The reading side skips one period (the microphone's everyday case:
+	 * a stall of the VM's graph leaves a host period more queued, +5 ms of
+	 * latency from then on): taken back within 3 s, not the ten the DLL
+	 * alone needed (the latency saw-toothed so), and held after.
+	 */
+	for (int k = 0; k < 3; k++) {
+		const double d[] = { 0, 3e-4, -3e-4 };
+		run(&s, d[k], none, (struct stall){ 40.0, 0.0055 });
+		int drained = settled_at(&s, 40, 30);
+		CHECK(max_avg(&s, 40, 41) > TARGET + 100, "drift %g: the skipped period left no backlog (%.0f)", d[k],
+		      max_avg(&s, 40, 41));
+		CHECK(drained - 40 <= 3, "drift %g: a period of backlog took %d s to drain", d[k], drained - 40);
+		CHECK(min_avg(&s, 45, SECONDS) > TARGET - 10 && max_avg(&s, 45, SECONDS) < TARGET + 10,
+		      "drift %g: queue %.0f..%.0f frames after draining", d[k], min_avg(&s, 45, SECONDS),
+		      max_avg(&s, 45, SECONDS));
+		CHECK(s.underruns == 0, "drift %g: draining made %ld underruns", d[k], s.underruns);
+		printf("host skips a period, drift %+.4f %%: backlog %.0f frames, back within 30 frames after %d s\n",
+		       d[k] * 100, max_avg(&s, 40, 41) - TARGET, drained - 40);
+	}
 	return failures ? 1 : 0;
 }
