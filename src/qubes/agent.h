@@ -11,11 +11,14 @@
  * loop.
  *
  * Threads: the process callbacks run on PipeWire's realtime data thread and
- * touch only the two SPSC rings, atomics and RT-safe pw_stream calls. The
- * vchans, the control words and everything else live on the main loop, which
- * the data thread wakes through an event source. So the rings sit between
- * the graph and the vchans, and the rate control looks at ring + vchan
- * together: the whole path the agent can see.
+ * touch the rings, atomics, RT-safe pw_stream calls and, while their node
+ * runs, their vchan's data (non-blocking, under a lock they only trylock):
+ * the sink sends, the source reads, so no period needs a wake-up of the main
+ * loop. The vchans' lifetime, the control words and everything else live on
+ * the main loop, which also moves the audio while a node does not run (or its
+ * thread missed the lock) and which the data thread wakes through an event
+ * source. The rate control looks at ring + vchan together: the whole path
+ * the agent can see.
  *
  * Pacing: each node follows the graph's driver; a delay-locked loop
  * (spa_dll) steers the adapter's resampler so that the frames queued
