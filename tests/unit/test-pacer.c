@@ -48,8 +48,14 @@ static void test_nonblocking_ack(void)
 	vsnd_pacer_finish(&p);
 }
 
-/* Pacer accuracy: 2 s of 10 ms periods must take 2 s within 1 %. */
-static void test_accuracy_2s(void)
+/*
+ * 2 s of 10 ms periods: each wait reports exactly the periods due by then,
+ * never one early and none held back, so the count follows the clock
+ * whatever the load. (How late the wake-ups come is the machine's, measured
+ * by bench/timer-floor; a load stall here used to fail "200 periods in 2 s
+ * +- 1 %" with 205 ticks in 2058 ms, which was the pacer being right.)
+ */
+static void test_counts_follow_clock(void)
 {
 	struct vsnd_pacer p;
 	CHECK_EQ(vsnd_pacer_init(&p, 48000, 480), 0);
@@ -57,20 +63,22 @@ static void test_accuracy_2s(void)
 	CHECK_EQ(vsnd_pacer_start(&p, t0), 0);
 	uint64_t ticks = 0, late_max = 0;
 	while (ticks < 200) {
+		uint64_t before = vsnd_now_ns();
 		int64_t n = vsnd_pacer_wait(&p);
+		uint64_t after = vsnd_now_ns();
 		CHECK(n >= 1);
 		ticks += (uint64_t)n;
-		uint64_t now = vsnd_now_ns(), due = vsnd_pacer_tick_time(&p, ticks);
-		CHECK(now >= due); /* never early */
-		if (now - due > late_max)
-			late_max = now - due;
+		uint64_t due = vsnd_pacer_tick_time(&p, ticks);
+		CHECK(after >= due);                                /* never early */
+		CHECK(vsnd_pacer_tick_time(&p, ticks + 1) > before); /* none held back */
+		if (after - due > late_max)
+			late_max = after - due;
 	}
 	uint64_t elapsed = vsnd_now_ns() - t0;
-	fprintf(stderr, "200 periods took %.3f ms, worst lateness %.3f ms\n", elapsed / 1e6,
-		late_max / 1e6);
-	CHECK_EQ(ticks, 200);
+	fprintf(stderr, "%llu periods in %.3f ms, worst lateness %.3f ms\n", (unsigned long long)ticks,
+		elapsed / 1e6, late_max / 1e6);
 	CHECK(elapsed >= 2000 * VSND_NSEC_PER_MSEC);
-	CHECK(elapsed <= 2020 * VSND_NSEC_PER_MSEC);
+	CHECK_EQ(vsnd_pacer_tick_time(&p, 200), t0 + 2000 * VSND_NSEC_PER_MSEC);
 	vsnd_pacer_finish(&p);
 }
 
@@ -79,6 +87,6 @@ int main(void)
 	RUN(test_invalid);
 	RUN(test_tick_times_do_not_drift);
 	RUN(test_nonblocking_ack);
-	RUN(test_accuracy_2s);
+	RUN(test_counts_follow_clock);
 	return 0;
 }
