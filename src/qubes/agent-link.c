@@ -235,23 +235,20 @@ static void pump_play(struct qubes_agent *a)
 }
 
 /*
- * Under d->lock: move what the host sent into the ring as whole frames (or
- * throw it away unless @keep). false if the ring filled up with data still
- * waiting in the vchan. One look at the vchan and one read per cycle when
- * data is there: the data thread calls this every graph cycle.
+ * Under d->lock: move what the host sent into the ring as whole frames, as
+ * far as it has room (the rest waits in the vchan), or throw it away unless
+ * @keep. One look at the vchan and one read per cycle when data is there:
+ * the data thread calls this every graph cycle.
  */
-static bool rec_read(struct agent_dir *d, bool keep)
+static void rec_read(struct agent_dir *d, bool keep)
 {
 	uint8_t buf[8192 + QUBES_AUDIO_FRAME_BYTES];
-	bool room_left = true;
 	int ready = libvchan_data_ready(d->vc);
 	for (int round = 0; round < MAX_ROUNDS && ready > 0; round++) {
 		uint64_t room = keep ? (uint64_t)vsnd_ring_writable(&d->ring) * QUBES_AUDIO_FRAME_BYTES
 				     : sizeof(buf) - QUBES_AUDIO_FRAME_BYTES;
-		if (room <= d->carry.len) {
-			room_left = false;
+		if (room <= d->carry.len)
 			break;
-		}
 		size_t want = (size_t)ready;
 		want = SPA_MIN(want, sizeof(buf) - QUBES_AUDIO_FRAME_BYTES);
 		want = SPA_MIN(want, (size_t)(room - d->carry.len));
@@ -268,7 +265,6 @@ static bool rec_read(struct agent_dir *d, bool keep)
 	}
 	atomic_store_explicit(&d->vchan_frames, ready > 0 ? (uint32_t)ready / QUBES_AUDIO_FRAME_BYTES : 0,
 			      memory_order_relaxed);
-	return room_left;
 }
 
 bool agent_rec_rt_pull(struct agent_dir *d)
@@ -297,28 +293,20 @@ static void host_gone(struct qubes_agent *a, struct agent_dir *d);
  * The record vchan, from the main loop. While the source runs its data
  * thread reads the vchan each cycle (the main loop is not woken by each host
  * period, ~200 a second): here we only look whether the host went away
- * (the reads cannot tell an empty vchan from a closed one). Otherwise: read,
- * keeping the audio only for a running source, and watch the vchan unless
- * the ring is full (the data thread's next frames wake us: want_room).
+ * (the reads cannot tell an empty vchan from a closed one). Otherwise
+ * nobody records: what the host still sends is thrown away, not kept for
+ * later.
  */
 static void pump_rec(struct qubes_agent *a)
 {
 	struct agent_dir *d = &a->rec;
 	pthread_mutex_lock(&d->lock);
-	bool rt = d->rt_reads, room = true;
+	bool rt = d->rt_reads;
 	if (d->connected && !rt)
-		room = rec_read(d, d->running);
+		rec_read(d, false);
 	pthread_mutex_unlock(&d->lock);
-	if (!d->connected)
-		return;
-	if (rt) {
-		if (dir_lost(d))
-			host_gone(a, d);
-		return;
-	}
-	set_watch(a, d, room);
-	if (!room)
-		atomic_store_explicit(&d->want_room, true, memory_order_release);
+	if (d->connected && rt && dir_lost(d))
+		host_gone(a, d);
 }
 
 /* Who reads the record vchan: the source's data thread while it runs, else the main loop. */
@@ -345,10 +333,6 @@ static void host_gone(struct qubes_agent *a, struct agent_dir *d)
 void agent_link_wake(struct agent_dir *d)
 {
 	struct qubes_agent *a = d->agent;
-	if (!d->playback) {
-		pump_rec(a);
-		return;
-	}
 	if (dir_lost(d)) {
 		host_gone(a, d);
 		return;

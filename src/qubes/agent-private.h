@@ -52,9 +52,8 @@ struct agent_dir {
 	pthread_mutex_t lock;
 	libvchan_t *vc;
 	struct spa_source *io;
-	struct spa_source *wake; /* signalled by the data thread */
-	bool watching; /* io is armed (paused: record while its ring is full, playback while
-			  the data thread writes it) */
+	struct spa_source *wake; /* playback: signalled by the data thread */
+	bool watching; /* io is armed (paused while the data thread moves the audio itself) */
 	bool connected;
 	bool rt_reads; /* record, under lock: the source's data thread reads the vchan (it runs) */
 	struct qubes_frame_carry carry; /* record: a frame still arriving */
@@ -65,8 +64,6 @@ struct agent_dir {
 	atomic_uint vchan_frames;    /* frames in the vchan (not yet read by the reader) */
 	atomic_bool flush;           /* record: RT drops what the ring holds;
 					playback: RT queues the prefill */
-	atomic_bool want_room;       /* record: the ring was full, the vchan watch paused: the
-					next frames RT takes must wake us */
 
 	/* RT -> main (counters) */
 	atomic_ullong frames;        /* moved between graph and ring */
@@ -105,7 +102,7 @@ struct qubes_agent {
 /* agent-link.c (main loop) */
 int agent_link_start(struct qubes_agent *a);
 void agent_link_stop(struct qubes_agent *a);
-void agent_link_wake(struct agent_dir *d);            /* the data thread asked for the main loop */
+void agent_link_wake(struct agent_dir *d);            /* the sink's data thread asked for the main loop */
 void agent_link_running(struct qubes_agent *a);       /* the sink started or stopped */
 void agent_link_send_state(struct qubes_agent *a);    /* tell the host about changes */
 void agent_link_tick(struct qubes_agent *a);          /* periodic: reconnect, etc. */

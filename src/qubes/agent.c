@@ -295,14 +295,6 @@ static void source_process(void *data)
 	sd->chunk->stride = QUBES_AUDIO_FRAME_BYTES;
 	sd->chunk->size = want * QUBES_AUDIO_FRAME_BYTES;
 	pw_stream_queue_buffer(d->stream, b);
-	/*
-	 * Wake the main loop only if it reads the vchan and waits for room (a
-	 * wake-up per cycle, ~350 a second, was once most of what the
-	 * microphone cost the agent).
-	 */
-	if (got && atomic_load_explicit(&d->want_room, memory_order_acquire) &&
-	    atomic_exchange_explicit(&d->want_room, false, memory_order_acq_rel))
-		pw_loop_signal_event(d->agent->loop, d->wake);
 }
 
 /* ---- main loop ---- */
@@ -360,8 +352,8 @@ static int dir_init(struct qubes_agent *a, struct agent_dir *d, bool playback)
 	d->what = playback ? "playback" : "record";
 	d->target = playback ? c->target_frames : c->rec_target_frames;
 	atomic_store(&d->rate, 1.0);
-	d->wake = pw_loop_add_event(a->loop, on_wake, d);
-	if (!d->wake)
+	/* The sink's data thread hands the main loop what it could not send (the source's needs nothing). */
+	if (playback && !(d->wake = pw_loop_add_event(a->loop, on_wake, d)))
 		return -errno;
 	/* Room for the target, a few quanta of scheduling slack, and the largest cycle. */
 	int r = vsnd_ring_init(&d->ring, QUBES_AUDIO_FRAME_BYTES,
