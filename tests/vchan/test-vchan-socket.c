@@ -343,6 +343,15 @@ static void drain_events(libvchan_t *v)
  * writer that sends what fits each cycle of its own clock (vsnd-qubes' mic)
  * is not woken per read. A short write, or a low buffer_space(), asks.
  */
+/* The peer (both[1]) reads @n bytes once they are there; the writer's events so far are consumed. */
+static void peer_reads(libvchan_t *both[2], uint8_t *in, int n)
+{
+	struct ready_arg ra = { both[1], n };
+	vt_until(both, 2, data_at_least, &ra, 5000);
+	drain_events(both[0]);
+	CHECK_EQ(libvchan_recv(both[1], in, (size_t)n), n);
+}
+
 static void test_space_wakeups(void)
 {
 	libvchan_t *s = vt_server(0, 1, 17, 1024, 4096);
@@ -362,27 +371,20 @@ static void test_space_wakeups(void)
 	libvchan_set_blocking(c, false);
 	uint8_t buf[4096], in[4096];
 	vt_fill(buf, sizeof(buf), 9, 0);
-	struct ready_arg ra = { c, 0 };
 	libvchan_t *both[2] = { s, c };
 
 	/* 1. Room to spare: sent, read by the peer, and the writer sleeps on. */
 	for (int i = 0; i < 5; i++) {
 		CHECK(libvchan_buffer_space(s) >= 3072);
 		send_all(s, buf, 512);
-		ra.want = 512;
-		vt_until(both, 2, data_at_least, &ra, 5000);
-		drain_events(s);
-		CHECK_EQ(libvchan_recv(c, in, 512), 512);
+		peer_reads(both, in, 512);
 		CHECK(!fd_readable(s, 50));
 	}
 	/* 2. A short write: the peer's read wakes the writer. */
 	CHECK_EQ(libvchan_buffer_space(s), 4096);
 	CHECK_EQ(libvchan_write(s, buf, 4096), 4096);
 	CHECK_EQ(libvchan_write(s, buf, 100), 0);
-	ra.want = 4096;
-	vt_until(both, 2, data_at_least, &ra, 5000);
-	drain_events(s);
-	CHECK_EQ(libvchan_recv(c, in, 4096), 4096);
+	peer_reads(both, in, 4096);
 	CHECK(fd_readable(s, 2000));
 	drain_events(s);
 	CHECK_EQ(libvchan_buffer_space(s), 4096);
@@ -392,10 +394,7 @@ static void test_space_wakeups(void)
 	CHECK_EQ(libvchan_buffer_space(s), 4096); /* plenty again: not watched */
 	send_all(s, buf, 3000);
 	CHECK(libvchan_buffer_space(s) < 2048);
-	ra.want = 3000;
-	vt_until(both, 2, data_at_least, &ra, 5000);
-	drain_events(s);
-	CHECK_EQ(libvchan_recv(c, in, 3000), 3000);
+	peer_reads(both, in, 3000);
 	CHECK(fd_readable(s, 2000));
 	libvchan_close(c);
 	libvchan_close(s);
