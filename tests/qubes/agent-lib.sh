@@ -17,6 +17,11 @@
 #   agent_is KEY VALUE      true if it equals VALUE (for vsnd_wait_for)
 #   path_start DOMID VM BACKEND ARGS...  vsnd-qubes for (DOMID, VM) on BACKEND (no D-Bus), and
 #                           wait until it reached the agent and opened its audio
+#   signal_of WAV           frames of signal in a WAV that may still be written
+#   has_signal WAV N        true if it holds more than N frames of signal (for vsnd_wait_for)
+#   mic_check WAV XRUNS_BEFORE  a VM app's recording of the host's microphone tones (44.1 kHz
+#                           stereo): exact, no gap, but for what the VM graph's xruns
+#                           since XRUNS_BEFORE (pw_xruns) excuse; the summary in $T/check.log
 
 vmpw() {
 	XDG_RUNTIME_DIR="$VM_RUN" XDG_CONFIG_HOME="$VM_CONF" "$@"
@@ -107,4 +112,28 @@ agent_field() {
 
 agent_is() {
 	[ "$(agent_field "$1")" = "$2" ]
+}
+
+signal_of() {
+	cp "$1" "$1.copy" 2>/dev/null || { echo 0; return; }
+	"$VSND_WAVCHECK" "$1.copy" 2>/dev/null |
+		sed -n 's/.*signal from [0-9]* to [0-9]* (\([0-9]*\) frames).*/\1/p' | grep . || echo 0
+}
+
+has_signal() {
+	[ "$(signal_of "$1")" -gt "$2" ]
+}
+
+mic_check() {
+	local wav=$1 xruns=$(( $(pw_xruns) - $2 )) tones=(--tones)
+	# The signal exactly: tones, no gap (2 frames: both tones cross zero together
+	# every 2205 frames, and a frame there can land below the threshold) -- unless
+	# the VM's PipeWire logged xruns (this shared 2-core machine sometimes stalls
+	# everything): then the recorder missed cycles, the host dropped what the VM
+	# did not take, and only "the signal arrived, gaps no longer than a cycle per
+	# xrun" can be asserted.
+	[ "$xruns" -eq 0 ] || { tones=(); echo "note: the VM's PipeWire logged $xruns xrun(s) while recording"; }
+	[ "$xruns" -le 3 ] || vsnd_fail "the VM's PipeWire logged $xruns xruns: too many to tell"
+	"$VSND_WAVCHECK" --rate 44100 --channels 2 "${tones[@]}" --max-gap $((2 + 1024 * xruns)) "$wav" \
+		>"$T/check.log" 2>&1 || vsnd_fail "the VM's recording: $(cat "$T/check.log")"
 }

@@ -23,13 +23,6 @@ agent_start 14
 path_start 14 work wav --wav-out "$T/out.wav" --wav-in "$T/mic.wav"
 vsnd_wait_for 2 key_is work audio-input-request 0 || vsnd_fail "request key is $(key work audio-input-request)"
 
-signal_of() { # frames of signal in a WAV that may still be written
-	cp "$1" "$1.copy" 2>/dev/null || { echo 0; return; }
-	"$VSND_WAVCHECK" "$1.copy" 2>/dev/null |
-		sed -n 's/.*signal from [0-9]* to [0-9]* (\([0-9]*\) frames).*/\1/p' | grep . || echo 0
-}
-has_signal() { [ "$(signal_of "$1")" -gt "$2" ]; }
-
 # 1. The VM records, the user has not allowed: the request arrives, nothing else.
 vsnd_bg vm-rec vm_rt pw-record --target vsnd-qubes-source --rate 44100 --channels 2 --format s16 "$T/denied.wav"
 vsnd_wait_for 5 key_is work audio-input-request 1 || vsnd_fail "SOURCE_START did not reach the host"
@@ -67,17 +60,7 @@ fill0=$(min_fill); sleep 2; fill1=$(min_fill)
 vsnd_wait_for 2 status_is work mic_flowing 0 || vsnd_fail "microphone still flowing after deny"
 sleep 1
 vsnd_stop vm-rec
-# The signal exactly: tones, no gap (2 frames: both tones cross zero together
-# every 2205 frames, and a frame there can land below the threshold) -- unless the VM's PipeWire logged xruns
-# (this shared 2-core machine sometimes stalls everything): then the recorder
-# missed cycles, the host dropped what the VM did not take, and only "the
-# signal arrived, gaps no longer than a cycle per xrun" can be asserted.
-xruns=$(( $(pw_xruns) - xruns_before ))
-tones=(--tones)
-[ "$xruns" -eq 0 ] || { tones=(); echo "note: the VM's PipeWire logged $xruns xrun(s) while recording"; }
-[ "$xruns" -le 3 ] || vsnd_fail "the VM's PipeWire logged $xruns xruns: too many to tell"
-"$VSND_WAVCHECK" --rate 44100 --channels 2 "${tones[@]}" --max-gap $((2 + 1024 * xruns)) "$T/allowed.wav" \
-	>"$T/check.log" 2>&1 || vsnd_fail "the VM's recording: $(cat "$T/check.log")"
+mic_check "$T/allowed.wav" "$xruns_before"
 frames=$(signal_of "$T/allowed.wav")
 total=$(( $(stat -c %s "$T/allowed.wav") / 4 ))
 [ "$frames" -lt $(( total - 22050 )) ] || vsnd_fail "no silence after the deny ($frames of $total frames signal)"

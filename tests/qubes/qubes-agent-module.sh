@@ -2,7 +2,8 @@
 # libpipewire-module-vsnd-qubes loaded by the "VM" PipeWire daemon from our
 # config fragment (data/pipewire/60-vsnd-qubes.conf, its arguments set):
 # the nodes appear with their names, the host daemon connects, and 3 s of
-# pw-play in the VM arrive at the host's PipeWire null sink as the tones;
+# pw-play in the VM arrive at the host's PipeWire null sink as the tones, the
+# host's microphone reaches a VM app through the module's source exactly;
 # the VM's PipeWire stops cleanly with the module loaded, again and again
 # (it once freed the module's stream nodes twice at shutdown).
 source "$VSND_TESTLIB"
@@ -51,6 +52,26 @@ vsnd_wait_for 2 agent_is sink_running 0 || vsnd_fail "module status: $(cat "$T/a
 [ "$(agent_field frames_sent)" -ge 129000 ] || vsnd_fail "module status: frames_sent=$(agent_field frames_sent)"
 agent_is frames_dropped 0 || vsnd_fail "module status: frames_dropped=$(agent_field frames_dropped)"
 echo "module in the VM's PipeWire -> host: $(head -n 1 "$T/check.log"); module status: $(cat "$T/agent.status")"
+
+# The microphone through the module: the host daemon now plays a file as the
+# host's microphone, the user allows it, a VM app records from the module's
+# source (whose data thread reads the vchan inside the VM's PipeWire) and gets
+# the tones exactly.
+"$VSND_TONE" -q --backend wav --no-pacing --wav-out "$T/mic.wav" -r 44100 -d 1 >/dev/null 2>&1 ||
+	vsnd_fail "cannot make the microphone signal"
+vsnd_stop daemon-work
+daemon_start 16 work --backend wav --no-dbus --wav-out "$T/out.wav" --wav-in "$T/mic.wav"
+vsnd_wait_for 10 status_is work audio wav || vsnd_fail "the wav daemon did not open audio"
+vsnd_wait_for 10 status_is work vm_connected 1 || vsnd_fail "the wav daemon did not connect to the module"
+"$VSND_CTL" --status-dir "$STATUS" --control-prefix "$CTL" mic allow work || vsnd_fail "vsnd-ctl mic allow failed"
+xruns_before=$(pw_xruns)
+vsnd_bg vm-rec vm_rt pw-record --target vsnd-qubes-source --rate 44100 --channels 2 --format s16 "$T/vm-mic.wav"
+vsnd_wait_for 5 status_is work mic_flowing 1 || vsnd_fail "microphone not flowing to the module"
+vsnd_wait_for 5 has_signal "$T/vm-mic.wav" 88200 || vsnd_fail "no 2 s of signal in the VM: $(cat "$T/agent.status")"
+vsnd_stop vm-rec
+mic_check "$T/vm-mic.wav" "$xruns_before"
+[ "$(agent_field frames_received)" -ge 88200 ] || vsnd_fail "module status: frames_received=$(agent_field frames_received)"
+echo "host microphone -> module's source -> VM app: $(head -n 1 "$T/check.log")"
 
 # PipeWire stops (SIGTERM) with the module loaded: exit status 0, no heap
 # corruption. The double free it once had hit about one stop in three: stop it
