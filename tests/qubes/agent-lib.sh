@@ -15,6 +15,8 @@
 #                           that is "qubesdb"), wait for its nodes
 #   agent_field KEY         a field of the agent's status line
 #   agent_is KEY VALUE      true if it equals VALUE (for vsnd_wait_for)
+#   agent_over KEY N        true if it is more than N (for vsnd_wait_for: the file is
+#                           rewritten every 200 ms, so a count read at once may be behind)
 #   path_start DOMID VM BACKEND ARGS...  vsnd-qubes for (DOMID, VM) on BACKEND (no D-Bus), and
 #                           wait until it reached the agent and opened its audio
 #   signal_of WAV           frames of signal in a WAV that may still be written
@@ -112,6 +114,10 @@ agent_field() {
 
 agent_is() {
 	[ "$(agent_field "$1")" = "$2" ]
+}
+
+agent_over() {
+	[ "$(agent_field "$1")" -gt "$2" ]
 }
 
 signal_of() {

@@ -69,7 +69,6 @@ echo "microphone through the agent: $(head -n 1 "$T/check.log"); agent: $(cat "$
 # 4. The host goes away while the VM records: the source's data thread reads
 # the vchan then and the main loop does not watch it, yet the agent notices,
 # waits for the host again, and the microphone flows once it is back.
-received_more() { [ "$(agent_field frames_received)" -gt "$1" ]; }
 "$VSND_CTL" --status-dir "$STATUS" --control-prefix "$CTL" mic allow work || vsnd_fail "vsnd-ctl mic allow failed"
 vsnd_bg vm-rec vm_rt pw-record --target vsnd-qubes-source --rate 44100 --channels 2 --format s16 "$T/again.wav"
 vsnd_wait_for 5 status_is work mic_flowing 1 || vsnd_fail "microphone not flowing once allowed again"
@@ -83,7 +82,7 @@ vsnd_wait_for 5 key_is work audio-input-request 1 || vsnd_fail "the new host did
 "$VSND_CTL" --status-dir "$STATUS" --control-prefix "$CTL" mic allow work || vsnd_fail "vsnd-ctl mic allow failed"
 vsnd_wait_for 5 status_is work mic_flowing 1 || vsnd_fail "microphone not flowing from the new host"
 received=$(agent_field frames_received)
-vsnd_wait_for 3 received_more $((received + 4410)) ||
+vsnd_wait_for 3 agent_over frames_received $((received + 4410)) ||
 	vsnd_fail "no microphone audio from the new host: $(cat "$T/agent.status")"
 vsnd_stop vm-rec
 echo "host restarted while recording: agent reconnected, $(agent_field frames_received) frames received in all"

@@ -70,7 +70,8 @@ vsnd_wait_for 5 status_is work mic_flowing 1 || vsnd_fail "microphone not flowin
 vsnd_wait_for 5 has_signal "$T/vm-mic.wav" 88200 || vsnd_fail "no 2 s of signal in the VM: $(cat "$T/agent.status")"
 vsnd_stop vm-rec
 mic_check "$T/vm-mic.wav" "$xruns_before"
-[ "$(agent_field frames_received)" -ge 88200 ] || vsnd_fail "module status: frames_received=$(agent_field frames_received)"
+vsnd_wait_for 2 agent_over frames_received 88200 ||
+	vsnd_fail "module status: frames_received=$(agent_field frames_received)"
 echo "host microphone -> module's source -> VM app: $(head -n 1 "$T/check.log")"
 
 # PipeWire stops (SIGTERM) with the module loaded: exit status 0, no heap
