@@ -267,15 +267,13 @@ static void rec_read(struct agent_dir *d, bool keep)
 			      memory_order_relaxed);
 }
 
-bool agent_rec_rt_pull(struct agent_dir *d)
+void agent_rec_rt_pull(struct agent_dir *d)
 {
 	if (pthread_mutex_trylock(&d->lock) != 0)
-		return false;
-	bool mine = d->rt_reads;
-	if (mine)
+		return;
+	if (d->rt_reads)
 		rec_read(d, true);
 	pthread_mutex_unlock(&d->lock);
-	return mine;
 }
 
 /* Has the host gone? */
@@ -300,12 +298,14 @@ static void host_gone(struct qubes_agent *a, struct agent_dir *d);
 static void pump_rec(struct qubes_agent *a)
 {
 	struct agent_dir *d = &a->rec;
+	bool lost = false;
 	pthread_mutex_lock(&d->lock);
-	bool rt = d->rt_reads;
-	if (d->connected && !rt)
+	if (d->connected && d->rt_reads)
+		lost = libvchan_is_open(d->vc) == VCHAN_DISCONNECTED;
+	else if (d->connected)
 		rec_read(d, false);
 	pthread_mutex_unlock(&d->lock);
-	if (d->connected && rt && dir_lost(d))
+	if (lost)
 		host_gone(a, d);
 }
 

@@ -120,8 +120,8 @@ bool agent_play_rt_end(struct agent_dir *d, uint32_t space);
 /*
  * agent-link.c, on the source's data thread: read what the host sent into the
  * ring, if this thread is the vchan's reader now (the source runs) and the
- * main loop does not hold it. false: nothing was done.
+ * main loop does not hold it (else the data waits for the next cycle).
  */
-bool agent_rec_rt_pull(struct agent_dir *d);
+void agent_rec_rt_pull(struct agent_dir *d);
 
 #endif /* VSND_QUBES_AGENT_PRIVATE_H */

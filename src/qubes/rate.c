@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "rate.h"
 
+#include <math.h>
+
 #include <spa/utils/defs.h>
 
 void qubes_rate_reset(struct qubes_rate *r)
@@ -37,12 +39,10 @@ double qubes_rate_update(struct qubes_rate *r, uint32_t queued, uint32_t target,
 	 * microphone's latency saw-toothed so). The DLL waits meanwhile: its
 	 * state is the clocks' drift, which neither changes.
 	 */
-	double band = target / QUBES_RATE_CATCH_UP_FROM, until = target / QUBES_RATE_CATCH_UP_UNTIL;
-	if (r->fill_avg < target - band)
-		r->catching = 1;
-	else if (r->fill_avg > target + band)
-		r->catching = -1;
-	else if (r->fill_avg >= target - until && r->fill_avg <= target + until)
+	double off = r->fill_avg - target;
+	if (fabs(off) > target / QUBES_RATE_CATCH_UP_FROM)
+		r->catching = off < 0 ? 1 : -1;
+	else if (fabs(off) <= target / QUBES_RATE_CATCH_UP_UNTIL)
 		r->catching = 0;
 	if (r->catching)
 		return 1.0 + r->catching * QUBES_RATE_CATCH_UP;
