@@ -65,7 +65,7 @@ mic_opts=()
 # shellcheck disable=SC2086 # options, split on purpose
 path_start 20 e2e pipewire "${mic_opts[@]}" ${QUBES_E2E_DAEMON_OPTS:-}
 if [ "$DIR" = mic ]; then
-	"$VSND_CTL" --status-dir "$STATUS" --control-prefix "$CTL" mic allow e2e >/dev/null || vsnd_fail "vsnd-ctl mic allow"
+	mic_set allow e2e || vsnd_fail "vsnd-ctl mic allow"
 	# lost: the source's underruns + what the daemon dropped; fill: the agent's record queue
 	lost() { echo $(( $(agent_field silence_frames) + $(status_field e2e mic_frames_dropped) )); }
 	fill=rec_fill started="status_is e2e mic_flowing 1" probe_dir=(--mic vsnd-qubes-source)

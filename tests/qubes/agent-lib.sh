@@ -10,6 +10,8 @@
 #   vm_rt CMD...            exec CMD in the VM at SCHED_FIFO 70 where allowed (as pw_rt);
 #                           it replaces the shell: use it as vsnd_bg's command or in ( )
 #   vm_play FILE            pw-play FILE in the VM, realtime
+#   vm_record FILE          pw-record the agent's source (S16 44.1 kHz stereo) into FILE in
+#                           the VM, realtime, in the background as "vm-rec"
 #   agent_start DOMID ARGS  start vsnd-qubes-agent as domain DOMID (host = domain 0, or the
 #                           domain in the store dir $AGENT_DOMID_STORE, or in QubesDB if
 #                           that is "qubesdb"), wait for its nodes
@@ -41,6 +43,10 @@ vm_rt() {
 
 vm_play() {
 	(vm_rt pw-play "$@")
+}
+
+vm_record() {
+	vsnd_bg vm-rec vm_rt pw-record --target vsnd-qubes-source --rate 44100 --channels 2 --format s16 "$1"
 }
 
 vmpw_config() {

@@ -24,7 +24,7 @@ path_start 14 work wav --wav-out "$T/out.wav" --wav-in "$T/mic.wav"
 vsnd_wait_for 2 key_is work audio-input-request 0 || vsnd_fail "request key is $(key work audio-input-request)"
 
 # 1. The VM records, the user has not allowed: the request arrives, nothing else.
-vsnd_bg vm-rec vm_rt pw-record --target vsnd-qubes-source --rate 44100 --channels 2 --format s16 "$T/denied.wav"
+vm_record "$T/denied.wav"
 vsnd_wait_for 5 key_is work audio-input-request 1 || vsnd_fail "SOURCE_START did not reach the host"
 vsnd_wait_for 2 agent_is source_running 1 || vsnd_fail "the agent's source is not running"
 sleep 1
@@ -35,9 +35,9 @@ vsnd_stop vm-rec
 vsnd_wait_for 5 key_is work audio-input-request 0 || vsnd_fail "SOURCE_STOP did not reach the host"
 
 # 2. Allowed, then the VM records: the host's signal arrives within 100 ms of flowing.
-"$VSND_CTL" --status-dir "$STATUS" --control-prefix "$CTL" mic allow work || vsnd_fail "vsnd-ctl mic allow failed"
+mic_set allow work || vsnd_fail "vsnd-ctl mic allow failed"
 xruns_before=$(pw_xruns)
-vsnd_bg vm-rec vm_rt pw-record --target vsnd-qubes-source --rate 44100 --channels 2 --format s16 "$T/allowed.wav"
+vm_record "$T/allowed.wav"
 vsnd_wait_for 5 status_is work mic_flowing 1 || vsnd_fail "microphone not flowing once allowed"
 key_is work audio-input 1 || vsnd_fail "audio-input key is $(key work audio-input) while flowing"
 vsnd_wait_for 3 has_signal "$T/allowed.wav" 4410 || vsnd_fail "no signal in the VM"
@@ -51,7 +51,7 @@ received=$(agent_field frames_received)
 vsnd_wait_for 6 agent_over frames_received $((received + 3 * 44100)) || vsnd_fail "the microphone stopped: $(cat "$T/agent.status")"
 vsnd_wait_for 8 near_target || vsnd_fail "the microphone queue is not held at its target: $(cat "$T/agent.status")"
 # 3. Denied while recording: silence from then on.
-"$VSND_CTL" --status-dir "$STATUS" --control-prefix "$CTL" mic deny work || vsnd_fail "vsnd-ctl mic deny failed"
+mic_set deny work || vsnd_fail "vsnd-ctl mic deny failed"
 vsnd_wait_for 2 status_is work mic_flowing 0 || vsnd_fail "microphone still flowing after deny"
 sleep 1
 vsnd_stop vm-rec
@@ -64,8 +64,8 @@ echo "microphone through the agent: $(head -n 1 "$T/check.log"); agent: $(cat "$
 # 4. The host goes away while the VM records: the source's data thread reads
 # the vchan then and the main loop does not watch it, yet the agent notices,
 # waits for the host again, and the microphone flows once it is back.
-"$VSND_CTL" --status-dir "$STATUS" --control-prefix "$CTL" mic allow work || vsnd_fail "vsnd-ctl mic allow failed"
-vsnd_bg vm-rec vm_rt pw-record --target vsnd-qubes-source --rate 44100 --channels 2 --format s16 "$T/again.wav"
+mic_set allow work || vsnd_fail "vsnd-ctl mic allow failed"
+vm_record "$T/again.wav"
 vsnd_wait_for 5 status_is work mic_flowing 1 || vsnd_fail "microphone not flowing once allowed again"
 vsnd_wait_for 3 has_signal "$T/again.wav" 4410 || vsnd_fail "no signal in the VM's second recording"
 vsnd_stop daemon-work
@@ -74,7 +74,7 @@ vsnd_wait_for 2 agent_is rec_connected 0 ||
 path_start 14 work wav --wav-out "$T/out2.wav" --wav-in "$T/mic.wav"
 agent_is connects 2 || vsnd_fail "connects is $(agent_field connects), not 2"
 vsnd_wait_for 5 key_is work audio-input-request 1 || vsnd_fail "the new host did not learn the VM records"
-"$VSND_CTL" --status-dir "$STATUS" --control-prefix "$CTL" mic allow work || vsnd_fail "vsnd-ctl mic allow failed"
+mic_set allow work || vsnd_fail "vsnd-ctl mic allow failed"
 vsnd_wait_for 5 status_is work mic_flowing 1 || vsnd_fail "microphone not flowing from the new host"
 received=$(agent_field frames_received)
 vsnd_wait_for 3 agent_over frames_received $((received + 4410)) ||

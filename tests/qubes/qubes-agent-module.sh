@@ -63,9 +63,9 @@ vsnd_stop daemon-work
 daemon_start 16 work --backend wav --no-dbus --wav-out "$T/out.wav" --wav-in "$T/mic.wav"
 vsnd_wait_for 10 status_is work audio wav || vsnd_fail "the wav daemon did not open audio"
 vsnd_wait_for 10 status_is work vm_connected 1 || vsnd_fail "the wav daemon did not connect to the module"
-"$VSND_CTL" --status-dir "$STATUS" --control-prefix "$CTL" mic allow work || vsnd_fail "vsnd-ctl mic allow failed"
+mic_set allow work || vsnd_fail "vsnd-ctl mic allow failed"
 xruns_before=$(pw_xruns)
-vsnd_bg vm-rec vm_rt pw-record --target vsnd-qubes-source --rate 44100 --channels 2 --format s16 "$T/vm-mic.wav"
+vm_record "$T/vm-mic.wav"
 vsnd_wait_for 5 status_is work mic_flowing 1 || vsnd_fail "microphone not flowing to the module"
 vsnd_wait_for 5 has_signal "$T/vm-mic.wav" 88200 || vsnd_fail "no 2 s of signal in the VM: $(cat "$T/agent.status")"
 vsnd_stop vm-rec

@@ -34,7 +34,7 @@ vsnd_wait_for 3 status_is evil mic_requested 0 || vsnd_fail "SOURCE_STOP after a
 # The microphone it asked for but never reads: dropped, counted, nothing stalls.
 vm_cmd bad "mic off"; vm_expect bad ok
 vm_cmd bad "word start"; vm_expect bad ok
-"$VSND_CTL" --status-dir "$STATUS" --control-prefix "$CTL" mic allow evil >/dev/null
+mic_set allow evil
 mic_dropping() { local v; v=$(status_field evil mic_frames_dropped); [ -n "$v" ] && [ "$v" -gt 0 ]; }
 vsnd_wait_for 10 mic_dropping || vsnd_fail "the unread microphone was not dropped"
 

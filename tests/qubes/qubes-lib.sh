@@ -10,6 +10,7 @@
 #   status_field VM KEY       a field of the daemon's published status line
 #   key VM DIR                the content of the status key /DIR/VM (empty if absent)
 #   key_write VM DIR VALUE    set the key /DIR/VM as the user (or Qubes) would
+#   mic_set allow|deny VM     the user's decision through vsnd-ctl (the control socket)
 #   qubesdb_start             start the QubesDB test double ("qubesdb"): from then on key and
 #                             key_write use it (VSND_FAKE_QUBESDB_BIN / _CMD name the programs)
 
@@ -53,6 +54,10 @@ daemon_start() {
 	local domid=$1 vm=$2; shift 2
 	vsnd_bg "daemon-$vm" env VCHAN_DOMAIN="${DAEMON_DOMAIN:-0}" "$VSND_QUBES" --status-dir "$STATUS" \
 		--control-prefix "$CTL" --pidfile-dir "$T" "$@" -- "$domid" "$vm"
+}
+
+mic_set() {
+	"$VSND_CTL" --status-dir "$STATUS" --control-prefix "$CTL" mic "$1" "$2" >/dev/null
 }
 
 status_field() {

@@ -62,8 +62,8 @@ event() {
 	case $1 in
 	vm-start) vm_cmd vm "word start"; vm_expect vm ok; req=1 ;;
 	vm-stop) vm_cmd vm "word stop"; vm_expect vm ok; req=0 ;;
-	allow-socket) "$VSND_CTL" --status-dir "$STATUS" --control-prefix "$CTL" mic allow work >/dev/null; allow=1 ;;
-	deny-socket) "$VSND_CTL" --status-dir "$STATUS" --control-prefix "$CTL" mic deny work >/dev/null; allow=0 ;;
+	allow-socket) mic_set allow work; allow=1 ;;
+	deny-socket) mic_set deny work; allow=0 ;;
 	allow-dbus) busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" set-property org.qubesos.Audio.work \
 			/org/qubesos/audio org.qubesos.Audio RecAllowed b true || vsnd_fail "busctl"; allow=1 ;;
 	deny-dbus) busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" set-property org.qubesos.Audio.work \
@@ -116,7 +116,7 @@ if [ -n "${VSND_FAKE_QUBESDB:-}" ]; then
 	t0=$(awk '{print $14 + $15}' "/proc/$pid/stat"); sleep 1; t1=$(awk '{print $14 + $15}' "/proc/$pid/stat")
 	# A loop on the closed socket would burn the whole second (~100 ticks).
 	[ $((t1 - t0)) -lt 20 ] || vsnd_fail "daemon spins after losing QubesDB: $((t1 - t0)) ticks in 1 s"
-	"$VSND_CTL" --status-dir "$STATUS" --control-prefix "$CTL" mic allow work >/dev/null
+	mic_set allow work
 	mirror_allowed() { [ "$(cat "$STATUS/audio-input/work" 2>/dev/null)" = 1 ]; }
 	vsnd_wait_for 2 mirror_allowed || vsnd_fail "the socket no longer works without QubesDB"
 	echo "QubesDB gone: logged, $((t1 - t0)) ticks in 1 s, socket still obeyed"

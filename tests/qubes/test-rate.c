@@ -39,7 +39,7 @@ struct sim {
 	struct qubes_rate rc;
 	double queue;        /* frames on the path the agent sees (its ring + the vchan) */
 	double avg[SECONDS]; /* the queue averaged over each second */
-	double cmin, cmax;   /* corrections seen once settled (from SETTLE s on, outside stalls' aftermath) */
+	double cmin, cmax;   /* corrections seen once settled (from SETTLE s on) */
 	long underruns;      /* host periods that found less than a period */
 };
 
