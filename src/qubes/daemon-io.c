@@ -67,6 +67,16 @@ static uint32_t play_room(struct qubes_daemon *d, struct vsnd_ring *ring)
 	return room;
 }
 
+/* @frames of VM audio went into the host stream's ring (play_lock held). */
+static void entered(struct qubes_daemon *d, uint32_t frames, uint64_t now)
+{
+	if (!frames)
+		return;
+	atomic_fetch_add(&d->frames_played, frames);
+	d->play_in += frames;
+	vsnd_latency_enter(&d->play_lat, d->play_in, now);
+}
+
 /*
  * Up to @limit whole frames from @vc into @ring, counted in (frames played,
  * the latency tracker); play_lock held. The one read path of VM audio, for
@@ -90,12 +100,69 @@ static uint32_t read_into_ring(struct qubes_daemon *d, libvchan_t *vc, struct vs
 			break;
 		moved += vsnd_ring_write(ring, d->read_buf, (uint32_t)frames);
 	}
-	if (moved) {
-		atomic_fetch_add(&d->frames_played, moved);
-		d->play_in += moved;
-		vsnd_latency_enter(&d->play_lat, d->play_in, now);
-	}
+	entered(d, moved, now);
 	return moved;
+}
+
+/* Leading all-zero frames of @frames at @p. */
+static uint32_t silent_frames(const uint8_t *p, uint32_t frames)
+{
+	uint32_t n = 0;
+	for (; n < frames; n++, p += QUBES_AUDIO_FRAME_BYTES) {
+		uint32_t f;
+		memcpy(&f, p, sizeof(f));
+		if (f)
+			break;
+	}
+	return n;
+}
+
+/*
+ * The host's first pull after a start (play_lock held, realtime thread).
+ * While the sound server started the stream (~17 ms with PipeWire here),
+ * the VM kept queueing: that much more latency than the queue it meant to
+ * hold, for seconds (its rate control takes back 5 ms a second, by playing
+ * 0.5 % fast). What a queue starts with is mostly silence, the agent's
+ * prefill (or the application's own): drop up to the start's length of
+ * leading silence, from our ring and then the vchan. No sound is lost, it
+ * only comes that much sooner; the first non-silent frame stops it.
+ */
+static void skip_start_silence(struct qubes_daemon *d, struct vsnd_ring *ring, uint64_t now)
+{
+	uint64_t budget = vsnd_ns_to_frames(now - d->start_ns, QUBES_AUDIO_RATE);
+	if (budget > QUBES_AUDIO_RATE)
+		budget = QUBES_AUDIO_RATE; /* a second at most, whatever the server took */
+	uint32_t left = (uint32_t)budget, skipped = 0;
+	bool sound = false;
+	struct vsnd_ring_area ar[2];
+	uint32_t n = vsnd_ring_read_begin(ring, ar, left);
+	for (int i = 0; i < 2 && !sound && skipped < n; i++) {
+		uint32_t z = silent_frames(ar[i].data, ar[i].frames);
+		skipped += z;
+		sound = z < ar[i].frames;
+	}
+	vsnd_ring_read_commit(ring, skipped);
+	atomic_fetch_sub(&d->frames_played, skipped); /* counted in, not played */
+	left -= skipped;
+	for (int round = 0; d->rt_vc && !sound && left && round < MAX_ROUNDS; round++) {
+		/* No more than the ring can take: what follows the silence stays whole. */
+		uint32_t room = vsnd_ring_writable(ring), max = left < room ? left : room;
+		size_t bytes = (size_t)max * QUBES_AUDIO_FRAME_BYTES - d->carry.len;
+		int frames = max ? qubes_read_frames(d->rt_vc, &d->carry, d->read_buf,
+						     bytes < READ_CHUNK ? bytes : READ_CHUNK) : -1;
+		if (frames < 0)
+			break;
+		uint32_t z = silent_frames(d->read_buf, (uint32_t)frames);
+		skipped += z;
+		left -= z;
+		if (z < (uint32_t)frames) {
+			sound = true;
+			uint8_t *rest = d->read_buf + (size_t)z * QUBES_AUDIO_FRAME_BYTES;
+			entered(d, vsnd_ring_write(ring, rest, (uint32_t)frames - z), now);
+		}
+	}
+	if (skipped)
+		atomic_fetch_add(&d->silence_skipped, skipped);
 }
 
 void qubes_daemon_pump_playback(struct qubes_daemon *d)
@@ -161,6 +228,10 @@ bool qubes_daemon_refill(void *data, struct vsnd_ring *ring, uint32_t want)
 		return false;
 	}
 	uint64_t now = vsnd_now_ns();
+	if (d->start_ns) {
+		skip_start_silence(d, ring, now);
+		d->start_ns = 0;
+	}
 	uint32_t have = vsnd_ring_readable(ring), room = vsnd_ring_writable(ring);
 	uint32_t need = have < want ? want - have : 0;
 	uint32_t moved = read_into_ring(d, d->rt_vc, ring, need < room ? need : room, now);
@@ -189,6 +260,15 @@ void qubes_daemon_rt_update(struct qubes_daemon *d)
 	rt_set(d, d->out && d->play.connected && !d->corked && !d->auto_start ? d->play.vc : NULL);
 }
 
+/* Start the host stream; its first pull skips the silence queued meanwhile (skip_start_silence). */
+static int start_playback(struct qubes_daemon *d)
+{
+	pthread_mutex_lock(&d->play_lock);
+	d->start_ns = vsnd_now_ns();
+	pthread_mutex_unlock(&d->play_lock);
+	return vsnd_audio_stream_start(d->out);
+}
+
 void qubes_daemon_apply_cork(struct qubes_daemon *d)
 {
 	qubes_daemon_rt_update(d);
@@ -197,7 +277,7 @@ void qubes_daemon_apply_cork(struct qubes_daemon *d)
 	if (!d->corked) {
 		struct vsnd_audio_status st;
 		vsnd_audio_stream_get_status(d->out, &st);
-		if (st.state == VSND_AUDIO_STATE_PAUSED && vsnd_audio_stream_start(d->out) == 0)
+		if (st.state == VSND_AUDIO_STATE_PAUSED && start_playback(d) == 0)
 			vsnd_debug(&qubes_daemon_log, "%s: playback uncorked", d->vm_name);
 		return;
 	}
@@ -277,7 +357,7 @@ int qubes_daemon_open_playback(struct qubes_daemon *d)
 	d->play_in = 0;
 	vsnd_latency_reset(&d->play_lat);
 	if (!d->corked && !d->auto_start)
-		vsnd_audio_stream_start(d->out);
+		start_playback(d);
 	qubes_daemon_rt_update(d);
 	set_paused(d, &d->play, false);
 	qubes_daemon_pump_playback(d);

@@ -85,7 +85,9 @@ struct qubes_daemon {
 	libvchan_t *rt_vc;   /* the vchan the realtime thread may read now, or NULL */
 	_Atomic bool rt_fed; /* its last pull was met in full: no need to pump or to wake for VM writes */
 	_Atomic uint64_t frames_played;
+	_Atomic uint64_t silence_skipped; /* leading silence dropped at starts (skip_start_silence) */
 	_Atomic uint32_t rt_busy; /* refills that found the lock held */
+	uint64_t start_ns; /* play_lock: the host stream was started then, no pull yet (0: none) */
 	uint8_t read_buf[QUBES_DAEMON_READ_CHUNK + QUBES_AUDIO_FRAME_BYTES]; /* play_lock */
 	/*
 	 * The microphone likewise: while it flows, the record stream's

@@ -87,12 +87,13 @@ void qubes_daemon_publish(struct qubes_daemon *d)
 	qubes_daemon_get_stats(d, &st);
 	snprintf(line, sizeof(line),
 		 "vm=%s domid=%d vm_connected=%d audio=%s corked=%d mic_requested=%d mic_allowed=%d "
-		 "mic_flowing=%d frames_played=%llu frames_discarded=%llu mic_frames_sent=%llu "
-		 "mic_frames_dropped=%llu ctl_words=%llu ctl_unknown=%llu latency_ms=%.1f server_ms=%.1f underruns=%u rt_busy=%u "
+		 "mic_flowing=%d frames_played=%llu frames_discarded=%llu silence_skipped=%llu "
+		 "mic_frames_sent=%llu mic_frames_dropped=%llu ctl_words=%llu ctl_unknown=%llu latency_ms=%.1f server_ms=%.1f underruns=%u rt_busy=%u "
 		 "play_lat_p50_ms=%.2f play_lat_p99_ms=%.2f mic_lat_p50_ms=%.2f mic_lat_p99_ms=%.2f\n",
 		 d->vm_name, d->cfg.domid, st.vm_connected, d->audio ? vsnd_audio_backend_name(d->audio) : "none",
 		 st.corked, st.mic_requested, st.mic_allowed, st.mic_flowing,
 		 (unsigned long long)st.frames_played, (unsigned long long)st.frames_discarded,
+		 (unsigned long long)st.silence_skipped,
 		 (unsigned long long)st.mic_frames_sent, (unsigned long long)st.mic_frames_dropped,
 		 (unsigned long long)st.ctl_words, (unsigned long long)st.ctl_unknown,
 		 st.latency_frames * 1000.0 / QUBES_AUDIO_RATE, st.server_delay_frames * 1000.0 / QUBES_AUDIO_RATE,
@@ -590,6 +591,7 @@ void qubes_daemon_get_stats(struct qubes_daemon *d, struct qubes_daemon_stats *s
 		d->stats.underruns = (uint32_t)s.underrun_frames;
 	}
 	d->stats.frames_played = atomic_load(&d->frames_played);
+	d->stats.silence_skipped = atomic_load(&d->silence_skipped);
 	d->stats.rt_busy = atomic_load(&d->rt_busy);
 	pthread_mutex_lock(&d->play_lock);
 	d->stats.play_lat_p50_us = (uint32_t)(vsnd_latency_quantile(&d->play_lat, 500) / 1000);

@@ -53,8 +53,10 @@ struct qubes_daemon_stats {
 	bool audio_open;
 	bool corked;
 	bool mic_requested, mic_allowed, mic_flowing;
-	uint64_t frames_played;        /* VM frames handed to the host stream's ring */
+	uint64_t frames_played;        /* VM frames handed to the host stream's ring (and played) */
 	uint64_t frames_discarded;     /* VM frames that arrived while corked */
+	uint64_t silence_skipped;      /* silent VM frames dropped at starts (not sound: see
+					  skip_start_silence in daemon-io.c) */
 	uint64_t mic_frames_sent;      /* microphone frames written to the VM */
 	uint64_t mic_frames_dropped;   /* microphone frames the VM did not take in time */
 	uint64_t ctl_words, ctl_unknown;

@@ -5,7 +5,9 @@
  * as the VM's audio module is. Driven by commands on standard input, one per
  * line, answering on standard output:
  *
- *   play SECONDS [tones|counter]   play at real time (44.1 kHz S16 stereo)
+ *   play SECONDS [tones|counter [SILENCE]]  play at real time (44.1 kHz S16 stereo),
+ *                                  after SILENCE frames of silence sent at once (as an
+ *                                  agent's prefill; not counted in "played")
  *   flood SECONDS [CHUNK]          write SECONDS of audio as fast as possible, in
  *                                  writes of CHUNK bytes (any size: torn frames)
  *   word start|stop|cork|uncork|HEX  send one control word (whole, libvchan_send)
@@ -179,19 +181,28 @@ static void on_wait_timer(void *data, uint64_t n)
 static void command(struct sim *s, char *cmd)
 {
 	char a[64] = "", b[64] = "";
+	unsigned silence = 0;
 	double secs;
-	int n = sscanf(cmd, "%*s %63s %63s", a, b);
+	int n = sscanf(cmd, "%*s %63s %63s %u", a, b, &silence);
 	if (strncmp(cmd, "play ", 5) == 0 || strncmp(cmd, "flood ", 6) == 0) {
 		secs = atof(a);
 		s->flood = cmd[0] == 'f';
-		s->chunk = s->flood && n == 2 ? (uint32_t)atoi(b) : 0;
-		vsnd_audio_signal_init(&s->gen, !s->flood && n == 2 && strcmp(b, "counter") == 0 ? VSND_AUDIO_SIGNAL_COUNTER :
+		s->chunk = s->flood && n >= 2 ? (uint32_t)atoi(b) : 0;
+		vsnd_audio_signal_init(&s->gen, !s->flood && n >= 2 && strcmp(b, "counter") == 0 ? VSND_AUDIO_SIGNAL_COUNTER :
 				       VSND_AUDIO_SIGNAL_TONES, VSND_AUDIO_FORMAT_S16, 44100, 2);
 		s->to_play = (uint64_t)(secs * 44100 + 0.5);
 		s->played = 0;
 		if (s->flood) {
 			pump(s);
 		} else {
+			if (silence && s->pending_off == s->pending_len) {
+				if (silence > sizeof(s->pending) / 4)
+					silence = sizeof(s->pending) / 4;
+				memset(s->pending, 0, (size_t)silence * 4);
+				s->pending_len = silence * 4;
+				s->pending_off = 0;
+				flush_play(s);
+			}
 			/* Start a little ahead, as a VM's audio module keeps some queued. */
 			produce(s, s->lead);
 			flush_play(s);
