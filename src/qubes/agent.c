@@ -216,13 +216,14 @@ static void sink_process(void *data)
 		 * empty queue means a read found less than it wanted): this graph
 		 * stalled for longer than the margin, and there is a gap already.
 		 * A low queue alone is no sign: right after a host read it is
-		 * normally down to ~4 ms. Restore the margin with silence at once:
+		 * normally down to ~6 ms. Restore the margin with silence at once:
 		 * rebuilt by the rate control, the queue would stay near empty for
 		 * seconds, and each host read that finds less than its period
-		 * would be another gap (a crackle, not one gap).
+		 * would be another gap (a crackle, not one gap). Refilled to
+		 * where it stands right after a read, not to its average.
 		 */
-		prefilled = prefill(d, target - queued);
-		qubes_rate_reset(&d->rc);
+		prefilled = prefill(d, qubes_rate_reprime(target, d->host_read, frames));
+		qubes_rate_resume(&d->rc, target);
 		atomic_fetch_add_explicit(&d->reprimes, 1, memory_order_relaxed);
 	}
 	/*

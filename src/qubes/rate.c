@@ -10,6 +10,20 @@ void qubes_rate_reset(struct qubes_rate *r)
 	r->on = false;
 }
 
+uint32_t qubes_rate_reprime(uint32_t target, double host_read, uint32_t put)
+{
+	double low = (double)target - (host_read + (double)put) / 2.0;
+	return low > 0 ? (uint32_t)low : 0;
+}
+
+void qubes_rate_resume(struct qubes_rate *r, double fill)
+{
+	if (!r->on)
+		return; /* the next update starts afresh anyway */
+	r->fill_avg = fill;
+	r->catching = 0;
+}
+
 double qubes_rate_update(struct qubes_rate *r, uint32_t queued, uint32_t target, uint32_t quantum,
 			 uint32_t rate)
 {

@@ -44,6 +44,24 @@ struct qubes_rate {
 void qubes_rate_reset(struct qubes_rate *r);
 
 /*
+ * The host read the queue dry (a gap): the level to refill it to with
+ * silence at once, before this cycle's @put frames go in. It is where the
+ * queue stands right after a host read when it holds @target on average
+ * (as sampled, after our cycles): the target less half a read (@host_read
+ * frames, the host takes that much at once) and half a cycle. Refilled to
+ * the target itself, the queue held ~4 ms (a read and a cycle, halved) more
+ * than before the gap, latency the catch-up then took a second to drain.
+ */
+uint32_t qubes_rate_reprime(uint32_t target, double host_read, uint32_t put);
+
+/*
+ * The queue was just refilled to hold @fill on average (qubes_rate_reprime):
+ * average from there, out of any catch-up. The DLL keeps the clocks' drift
+ * it has learned: a gap changes neither clock.
+ */
+void qubes_rate_resume(struct qubes_rate *r, double fill);
+
+/*
  * One cycle: QUEUED frames on the path now, TARGET to hold, QUANTUM the
  * cycle's length in frames at RATE Hz. Returns the correction factor c in
  * [1 - CATCH_UP, 1 + CATCH_UP]: > 1 when too little is queued. Both nodes set

@@ -6,7 +6,8 @@
  * (vsnd-qubes) reads 220-frame periods just in time on its own clock (which
  * drifts) -- the defaults. Checks: the queue settles at the target with the
  * correction inside +-0.1 %; after the VM's graph stalls and the queue runs
- * dry, it is rebuilt without overshooting (no integrator wind-up); a backlog
+ * dry, it is rebuilt without overshooting (no integrator wind-up), or, as the
+ * agent does, refilled at once to where it was; a backlog
  * the host left is drained within seconds, a period of it within 3.
  */
 #include <math.h>
@@ -41,6 +42,8 @@ struct sim {
 	double avg[SECONDS]; /* the queue averaged over each second */
 	double cmin, cmax;   /* corrections seen once settled (from SETTLE s on) */
 	long underruns;      /* host periods that found less than a period */
+	bool reprime;        /* refill a queue the host read dry, as the agent does */
+	long reprimes;
 };
 
 static bool in(struct stall st, double t)
@@ -61,8 +64,9 @@ static void run(struct sim *s, double drift, struct stall vm, struct stall host)
 	long n[SECONDS] = { 0 };
 	s->queue = TARGET;
 	s->cmin = s->cmax = 1.0;
-	s->underruns = 0;
+	s->underruns = s->reprimes = 0;
 	qubes_rate_reset(&s->rc);
+	double c = 1.0;
 	while (t_agent < SECONDS) {
 		if (t_host <= t_agent) {
 			/* vsnd-qubes reads a period just in time, or what is there (an underrun). */
@@ -78,8 +82,19 @@ static void run(struct sim *s, double drift, struct stall vm, struct stall host)
 			t_agent += ta;
 			continue;
 		}
-		uint32_t q = (uint32_t)s->queue;
-		double c = qubes_rate_update(&s->rc, q, TARGET, QUANTUM, 44100);
+		/*
+		 * As the agent's sink: this cycle's frames (resampled at the
+		 * correction set last cycle) go in, then the rate control sees
+		 * the queue as it stands after them.
+		 */
+		double put = QUANTUM * 44100.0 / 48000.0 * c;
+		if (s->reprime && s->queue == 0) {
+			s->queue = qubes_rate_reprime(TARGET, PERIOD, (uint32_t)put);
+			qubes_rate_resume(&s->rc, TARGET);
+			s->reprimes++;
+		}
+		s->queue += put;
+		c = qubes_rate_update(&s->rc, (uint32_t)s->queue, TARGET, QUANTUM, 44100);
 		if (t_agent >= SETTLE) {
 			s->cmin = fmin(s->cmin, c);
 			s->cmax = fmax(s->cmax, c);
@@ -87,7 +102,6 @@ static void run(struct sim *s, double drift, struct stall vm, struct stall host)
 		int sec = (int)t_agent;
 		sum[sec] += s->queue;
 		n[sec]++;
-		s->queue += QUANTUM * 44100.0 / 48000.0 * c;
 		t_agent += ta;
 	}
 	for (int i = 0; i < SECONDS; i++)
@@ -122,7 +136,7 @@ static double min_avg(const struct sim *s, int from, int to)
 int main(void)
 {
 	const struct stall none = { 0, 0 };
-	struct sim s;
+	struct sim s = { .reprime = false };
 	const double drifts[] = { 0, 3e-4, -3e-4, 8e-4, -8e-4 };
 	for (unsigned i = 0; i < sizeof(drifts) / sizeof(drifts[0]); i++) {
 		double d = drifts[i];
@@ -160,6 +174,25 @@ int main(void)
 		      max_avg(&s, 60, SECONDS));
 		printf("VM stall, drift %+.4f %%: back within 60 frames after %d s, overshoot %.0f frames\n",
 		       d * 100, back - 20, over);
+	}
+	/*
+	 * As the agent runs it: a 30 ms stall of the VM's graph outlasts the
+	 * margin, the host reads the queue dry, and the agent refills it with
+	 * silence. One gap, not a crackle of them; and the queue is back where
+	 * it was, not above: refilled to the target itself, it held ~170 frames
+	 * (4 ms) more for a second, the latency every stall's aftermath showed.
+	 */
+	for (int k = 0; k < 2; k++) {
+		double d = k ? 3e-4 : 0;
+		s.reprime = true;
+		run(&s, d, (struct stall){ 20.0, 0.03 }, none);
+		s.reprime = false;
+		CHECK(s.reprimes == 1, "drift %g: %ld refills after one stall", d, s.reprimes);
+		CHECK(max_avg(&s, 20, 30) < TARGET + 20 && min_avg(&s, 21, 30) > TARGET - 30,
+		      "drift %g: queue %.0f..%.0f frames after the refill (target %u)", d, min_avg(&s, 21, 30),
+		      max_avg(&s, 20, 30), TARGET);
+		printf("VM stall 30 ms, refilled, drift %+.4f %%: queue %.0f..%.0f in the 10 s after\n", d * 100,
+		       min_avg(&s, 21, 30), max_avg(&s, 20, 30));
 	}
 	/* A 4 ms stall (this machine's hypervisor makes them often) costs no underrun. */
 	run(&s, 0, (struct stall){ 20.0, 0.004 }, none);
