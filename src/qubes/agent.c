@@ -164,8 +164,9 @@ static uint32_t prefill(struct agent_dir *d, uint32_t frames)
  * period at once, so the queue saw-tooths by a period around its average:
  * a host with 20 ms periods (or pacat-simple-vchan's larger requests) needs
  * more than the 10 ms default holds. The read size is what left the queue
- * between two of our cycles, averaged (a first large request at a start
- * does not set it).
+ * between two of our cycles, averaged over ~16 reads: a large first take at
+ * a start (a host's initial request, the leading silence vsnd-qubes skips)
+ * raises it for a moment only.
  */
 static uint32_t sink_target(struct agent_dir *d, uint32_t queued, bool linked)
 {
