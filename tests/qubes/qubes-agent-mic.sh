@@ -44,9 +44,12 @@ vsnd_wait_for 3 has_signal "$T/allowed.wav" 4410 || vsnd_fail "no signal in the 
 # The rate control holds the queue at its target (441 frames). It once
 # steered the source the wrong way: the queue grew by 0.5 % of the rate, ~220
 # frames a second, toward a full ring, and dropped microphone audio. A stall
-# of the VM's graph lifts it too, for a few seconds (drained at 5 ms/s). So:
-# 3 s of audio on, it comes back within a quarter target of 441 within 8 s.
-near_target() { local f; f=$(agent_field rec_fill); [ -n "$f" ] && [ "$f" -le 551 ]; }
+# of the VM's graph lifts it too, for a few seconds (drained at 5 ms/s), and
+# on a loaded machine (the suite runs two tests at once on two cores) stalls
+# can keep it lifted by a period or so for longer (717 frames for 8 s, seen
+# once). So: 3 s of audio on (the wrong sign has added ~660 frames by then,
+# and keeps adding), it is seen within two targets (882) within 8 s.
+near_target() { local f; f=$(agent_field rec_fill); [ -n "$f" ] && [ "$f" -le 882 ]; }
 received=$(agent_field frames_received)
 vsnd_wait_for 6 agent_over frames_received $((received + 3 * 44100)) || vsnd_fail "the microphone stopped: $(cat "$T/agent.status")"
 vsnd_wait_for 8 near_target || vsnd_fail "the microphone queue is not held at its target: $(cat "$T/agent.status")"
