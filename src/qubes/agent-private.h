@@ -70,7 +70,8 @@ struct agent_dir {
 	atomic_ullong dropped;       /* whole frames lost to an overrun / no host */
 	atomic_ullong silence;       /* frames of silence for an underrun */
 	atomic_uint fill;            /* queued frames seen at the last cycle */
-	atomic_uint reprimes;        /* playback: the host read the queue dry, silence refilled it */
+	atomic_uint reprimes;        /* playback: the host read the queue dry, silence refilled it;
+					record: the source ran dry, silence until the target is back */
 	atomic_uint target_now;      /* the target held now (playback: raised for long host reads) */
 	_Atomic double rate;         /* the resampler correction of the last cycle */
 };

@@ -289,6 +289,7 @@ static void source_process(void *data)
 		       (size_t)(want - got) * QUBES_AUDIO_FRAME_BYTES);
 		if (d->primed) {
 			atomic_fetch_add_explicit(&d->silence, want - got, memory_order_relaxed);
+			atomic_fetch_add_explicit(&d->reprimes, 1, memory_order_relaxed);
 			d->primed = false;
 		}
 	}
@@ -545,6 +546,7 @@ void qubes_agent_get_stats(struct qubes_agent *a, struct qubes_agent_stats *st)
 	st->play_fill_frames = atomic_load(&a->play.fill);
 	st->play_target_frames = atomic_load(&a->play.target_now);
 	st->play_reprimes = atomic_load(&a->play.reprimes);
+	st->rec_underruns = atomic_load(&a->rec.reprimes);
 	st->rec_fill_frames = atomic_load(&a->rec.fill);
 	st->play_rate = atomic_load(&a->play.rate);
 	st->rec_rate = atomic_load(&a->rec.rate);
@@ -558,12 +560,11 @@ int qubes_agent_format_stats(const struct qubes_agent_stats *st, char *buf, size
 			"domid=%d play_connected=%d rec_connected=%d sink_running=%d source_running=%d "
 			"frames_sent=%llu frames_dropped=%llu frames_received=%llu silence_frames=%llu "
 			"ctl_words=%llu connects=%u play_fill=%u play_target=%u play_reprimes=%u rec_fill=%u "
-			"play_rate=%.6f rec_rate=%.6f",
+			"rec_underruns=%u play_rate=%.6f rec_rate=%.6f",
 			st->domid, st->play_connected, st->rec_connected, st->sink_running,
 			st->source_running, (unsigned long long)st->frames_sent,
 			(unsigned long long)st->frames_dropped, (unsigned long long)st->frames_received,
 			(unsigned long long)st->silence_frames, (unsigned long long)st->ctl_words,
 			st->connects, st->play_fill_frames, st->play_target_frames, st->play_reprimes,
-			st->rec_fill_frames,
-			st->play_rate, st->rec_rate);
+			st->rec_fill_frames, st->rec_underruns, st->play_rate, st->rec_rate);
 }

@@ -36,7 +36,7 @@ vsnd_wait_for 5 key_is work audio-input-request 0 || vsnd_fail "SOURCE_STOP did 
 
 # 2. Allowed, then the VM records: the host's signal arrives within 100 ms of flowing.
 mic_set allow work || vsnd_fail "vsnd-ctl mic allow failed"
-xruns_before=$(pw_xruns)
+xruns_before=$(pw_xruns) under_before=$(agent_field rec_underruns)
 vm_record "$T/allowed.wav"
 vsnd_wait_for 5 status_is work mic_flowing 1 || vsnd_fail "microphone not flowing once allowed"
 key_is work audio-input 1 || vsnd_fail "audio-input key is $(key work audio-input) while flowing"
@@ -58,7 +58,7 @@ mic_set deny work || vsnd_fail "vsnd-ctl mic deny failed"
 vsnd_wait_for 2 status_is work mic_flowing 0 || vsnd_fail "microphone still flowing after deny"
 sleep 1
 vsnd_stop vm-rec
-mic_check "$T/allowed.wav" "$xruns_before"
+mic_check "$T/allowed.wav" "$xruns_before" "$under_before"
 frames=$(signal_of "$T/allowed.wav")
 total=$(( $(stat -c %s "$T/allowed.wav") / 4 ))
 [ "$frames" -lt $(( total - 22050 )) ] || vsnd_fail "no silence after the deny ($frames of $total frames signal)"

@@ -34,10 +34,14 @@ agent_is frames_dropped 0 || vsnd_fail "the agent dropped $(agent_field frames_d
 # start-up difference between the prefill and the path's real depth (~25 ms)
 # by resampling, which changes the length by up to that much. The exception:
 # a stall the host saw as its read finding the agent's queue dry (the agent
-# reports each, play_reprimes: vsnd-qubes reads just in time, ~4 ms to spare
-# at the default target) is one gap of up to 30 ms.
+# reports each, play_reprimes: vsnd-qubes reads just in time, ~6 ms to spare
+# at the default target) is one gap of up to 30 ms. Alone on this machine
+# 0-2 in 10 s; with another test running (make check runs two at once) up to
+# 7 were seen, with this refill and the one before it alike. A queue that is
+# not held (a wrong rate, a target below a host read) runs dry every few
+# periods: hundreds.
 reprimes=$(( $(agent_field play_reprimes) - reprimes_before ))
-[ "$reprimes" -le 4 ] || vsnd_fail "the host read the agent's queue dry $reprimes times (at most 4)"
+[ "$reprimes" -le 10 ] || vsnd_fail "the host read the agent's queue dry $reprimes times (at most 10)"
 pw_check_tones "$T/host.wav" 480000 "$xruns_before" 2400 $((1440 * reprimes)) >"$T/check.log" 2>&1 ||
 	vsnd_fail "at the host's null sink: $(cat "$T/check.log"); agent: $(cat "$T/agent.status")"
 echo "VM pw-play 10 s -> host: $(head -n 1 "$T/check.log"); agent: $(cat "$T/agent.status")"
