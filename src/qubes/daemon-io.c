@@ -67,16 +67,6 @@ static uint32_t play_room(struct qubes_daemon *d, struct vsnd_ring *ring)
 	return room;
 }
 
-/* @frames of VM audio went into the host stream's ring (play_lock held). */
-static void entered(struct qubes_daemon *d, uint32_t frames, uint64_t now)
-{
-	if (!frames)
-		return;
-	atomic_fetch_add(&d->frames_played, frames);
-	d->play_in += frames;
-	vsnd_latency_enter(&d->play_lat, d->play_in, now);
-}
-
 /*
  * Up to @limit whole frames from @vc into @ring, counted in (frames played,
  * the latency tracker); play_lock held. The one read path of VM audio, for
@@ -100,21 +90,34 @@ static uint32_t read_into_ring(struct qubes_daemon *d, libvchan_t *vc, struct vs
 			break;
 		moved += vsnd_ring_write(ring, d->read_buf, (uint32_t)frames);
 	}
-	entered(d, moved, now);
+	if (moved) {
+		atomic_fetch_add(&d->frames_played, moved);
+		d->play_in += moved;
+		vsnd_latency_enter(&d->play_lat, d->play_in, now);
+	}
 	return moved;
 }
 
-/* Leading all-zero frames of @frames at @p. */
-static uint32_t silent_frames(const uint8_t *p, uint32_t frames)
+/* Drop the leading all-zero frames of @ring, up to @max; *sound: a frame that is not silent follows. */
+static uint32_t skip_silent(struct vsnd_ring *ring, uint32_t max, bool *sound)
 {
-	uint32_t n = 0;
-	for (; n < frames; n++, p += QUBES_AUDIO_FRAME_BYTES) {
-		uint32_t f;
-		memcpy(&f, p, sizeof(f));
-		if (f)
-			break;
+	struct vsnd_ring_area ar[2];
+	uint32_t z = 0;
+	vsnd_ring_read_begin(ring, ar, max);
+	*sound = false;
+	for (int i = 0; i < 2 && !*sound; i++) {
+		const uint8_t *p = ar[i].data;
+		for (uint32_t k = 0; k < ar[i].frames; k++, z++, p += QUBES_AUDIO_FRAME_BYTES) {
+			uint32_t f;
+			memcpy(&f, p, sizeof(f));
+			if (f) {
+				*sound = true;
+				break;
+			}
+		}
 	}
-	return n;
+	vsnd_ring_read_commit(ring, z);
+	return z;
 }
 
 /*
@@ -124,8 +127,9 @@ static uint32_t silent_frames(const uint8_t *p, uint32_t frames)
  * hold, for seconds (its rate control takes back 5 ms a second, by playing
  * 0.5 % fast). What a queue starts with is mostly silence, the agent's
  * prefill (or the application's own): drop up to the start's length of
- * leading silence, from our ring and then the vchan. No sound is lost, it
- * only comes that much sooner; the first non-silent frame stops it.
+ * leading silence, what our ring holds and then what the vchan does, read
+ * as always. No sound is lost, it only comes that much sooner; the first
+ * non-silent frame stops it.
  */
 static void skip_start_silence(struct qubes_daemon *d, struct vsnd_ring *ring, uint64_t now)
 {
@@ -133,36 +137,20 @@ static void skip_start_silence(struct qubes_daemon *d, struct vsnd_ring *ring, u
 	if (budget > QUBES_AUDIO_RATE)
 		budget = QUBES_AUDIO_RATE; /* a second at most, whatever the server took */
 	uint32_t left = (uint32_t)budget, skipped = 0;
-	bool sound = false;
-	struct vsnd_ring_area ar[2];
-	uint32_t n = vsnd_ring_read_begin(ring, ar, left);
-	for (int i = 0; i < 2 && !sound && skipped < n; i++) {
-		uint32_t z = silent_frames(ar[i].data, ar[i].frames);
-		skipped += z;
-		sound = z < ar[i].frames;
-	}
-	vsnd_ring_read_commit(ring, skipped);
-	atomic_fetch_sub(&d->frames_played, skipped); /* counted in, not played */
-	left -= skipped;
-	for (int round = 0; d->rt_vc && !sound && left && round < MAX_ROUNDS; round++) {
-		/* No more than the ring can take: what follows the silence stays whole. */
-		uint32_t room = vsnd_ring_writable(ring), max = left < room ? left : room;
-		size_t bytes = (size_t)max * QUBES_AUDIO_FRAME_BYTES - d->carry.len;
-		int frames = max ? qubes_read_frames(d->rt_vc, &d->carry, d->read_buf,
-						     bytes < READ_CHUNK ? bytes : READ_CHUNK) : -1;
-		if (frames < 0)
-			break;
-		uint32_t z = silent_frames(d->read_buf, (uint32_t)frames);
+	for (int round = 0; left && round < MAX_ROUNDS; round++) {
+		bool sound;
+		uint32_t z = skip_silent(ring, left, &sound);
 		skipped += z;
 		left -= z;
-		if (z < (uint32_t)frames) {
-			sound = true;
-			uint8_t *rest = d->read_buf + (size_t)z * QUBES_AUDIO_FRAME_BYTES;
-			entered(d, vsnd_ring_write(ring, rest, (uint32_t)frames - z), now);
-		}
+		if (sound || !left)
+			break;
+		uint32_t room = vsnd_ring_writable(ring);
+		if (!read_into_ring(d, d->rt_vc, ring, left < room ? left : room, now))
+			break;
 	}
-	if (skipped)
-		atomic_fetch_add(&d->silence_skipped, skipped);
+	/* Counted in as they entered the ring, never played. */
+	atomic_fetch_sub(&d->frames_played, skipped);
+	atomic_fetch_add(&d->silence_skipped, skipped);
 }
 
 void qubes_daemon_pump_playback(struct qubes_daemon *d)
