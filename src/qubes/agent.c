@@ -273,6 +273,21 @@ static void source_process(void *data)
 	agent_rec_rt_pull(d);
 	uint32_t queued = vsnd_ring_readable(&d->ring) +
 			  atomic_load_explicit(&d->vchan_frames, memory_order_relaxed);
+	/*
+	 * A stall of this graph leaves what the host recorded meanwhile queued
+	 * (65 ms once here). The rate control drains a backlog losslessly, but
+	 * at 5 ms a second: past the limit (as for the sink: twice the target
+	 * and four cycles) that would be seconds of a call running late, so the
+	 * excess is dropped at once down to the target, whole frames, counted
+	 * (rec_dropped): one jump in the recording instead. The rate control
+	 * then averages from there, as after a re-prime of the sink.
+	 */
+	if (queued > 2 * d->target + 4 * d->agent->cfg.quantum_frames) {
+		uint32_t cut = vsnd_ring_skip(&d->ring, queued - d->target);
+		queued -= cut;
+		atomic_fetch_add_explicit(&d->dropped, cut, memory_order_relaxed);
+		qubes_rate_resume(&d->rc, queued);
+	}
 
 	update_rate(d, queued, d->target);
 	/*
@@ -547,6 +562,7 @@ void qubes_agent_get_stats(struct qubes_agent *a, struct qubes_agent_stats *st)
 	st->play_target_frames = atomic_load(&a->play.target_now);
 	st->play_reprimes = atomic_load(&a->play.reprimes);
 	st->rec_underruns = atomic_load(&a->rec.reprimes);
+	st->rec_dropped = atomic_load(&a->rec.dropped);
 	st->rec_fill_frames = atomic_load(&a->rec.fill);
 	st->play_rate = atomic_load(&a->play.rate);
 	st->rec_rate = atomic_load(&a->rec.rate);
@@ -560,11 +576,12 @@ int qubes_agent_format_stats(const struct qubes_agent_stats *st, char *buf, size
 			"domid=%d play_connected=%d rec_connected=%d sink_running=%d source_running=%d "
 			"frames_sent=%llu frames_dropped=%llu frames_received=%llu silence_frames=%llu "
 			"ctl_words=%llu connects=%u play_fill=%u play_target=%u play_reprimes=%u rec_fill=%u "
-			"rec_underruns=%u play_rate=%.6f rec_rate=%.6f",
+			"rec_underruns=%u rec_dropped=%llu play_rate=%.6f rec_rate=%.6f",
 			st->domid, st->play_connected, st->rec_connected, st->sink_running,
 			st->source_running, (unsigned long long)st->frames_sent,
 			(unsigned long long)st->frames_dropped, (unsigned long long)st->frames_received,
 			(unsigned long long)st->silence_frames, (unsigned long long)st->ctl_words,
 			st->connects, st->play_fill_frames, st->play_target_frames, st->play_reprimes,
-			st->rec_fill_frames, st->rec_underruns, st->play_rate, st->rec_rate);
+			st->rec_fill_frames, st->rec_underruns, (unsigned long long)st->rec_dropped,
+			st->play_rate, st->rec_rate);
 }

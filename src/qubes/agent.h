@@ -77,6 +77,7 @@ struct qubes_agent_stats {
 	uint32_t play_target_frames; /* what the rate control holds it at (>= --target-ms) */
 	uint32_t play_reprimes;     /* times the host read the queue dry and silence restored it */
 	uint32_t rec_underruns;     /* times the source ran dry (then silence until re-primed) */
+	uint64_t rec_dropped;       /* source: a stall's backlog past its limit (whole frames) */
 	uint32_t rec_fill_frames;   /* queued from the host now */
 	double play_rate, rec_rate; /* resampler correction now */
 	uint32_t connects;          /* host connections on 4714 */

@@ -24,10 +24,11 @@
 #                           wait until it reached the agent and opened its audio
 #   signal_of WAV           frames of signal in a WAV that may still be written
 #   has_signal WAV N        true if it holds more than N frames of signal (for vsnd_wait_for)
-#   mic_check WAV XRUNS_BEFORE UNDERRUNS_BEFORE  a VM app's recording of the host's
-#                           microphone tones (44.1 kHz stereo): exact, no gap, but for what
-#                           the VM graph's xruns since XRUNS_BEFORE (pw_xruns) and the
-#                           source's underruns since UNDERRUNS_BEFORE (rec_underruns) excuse;
+#   mic_mark                the counters mic_check excuses, as of now
+#   mic_check WAV MARK      a VM app's recording of the host's microphone tones (44.1 kHz
+#                           stereo): exact, no gap, but for what the VM graph's xruns
+#                           (pw_xruns), the source's underruns (rec_underruns) and its
+#                           backlog drops (rec_dropped) since MARK (mic_mark) excuse;
 #                           the summary in $T/check.log
 
 vmpw() {
@@ -145,10 +146,17 @@ has_signal() {
 	[ "$(signal_of "$1")" -gt "$2" ]
 }
 
+mic_mark() {
+	echo "$(pw_xruns) $(agent_field rec_underruns) $(agent_field rec_dropped)"
+}
+
 mic_check() {
 	# Counters as of now, not up to 200 ms old: an underrun at the recording's end counts.
 	agent_fresh || vsnd_fail "the agent's status file is not rewritten"
-	local wav=$1 xruns=$(( $(pw_xruns) - $2 )) under=$(( $(agent_field rec_underruns) - $3 )) tones=(--tones)
+	local wav=$1 mark xruns under dropped tones=(--tones)
+	read -r -a mark <<<"$2"
+	xruns=$(( $(pw_xruns) - mark[0] )) under=$(( $(agent_field rec_underruns) - mark[1] ))
+	dropped=$(( $(agent_field rec_dropped) - mark[2] ))
 	# The signal exactly: tones, no gap (2 frames: both tones cross zero together
 	# every 2205 frames, and a frame there can land below the threshold) -- unless
 	# the VM's PipeWire logged xruns (this shared 2-core machine sometimes stalls
@@ -156,12 +164,14 @@ mic_check() {
 	# did not take, and only "the signal arrived, gaps no longer than a cycle per
 	# xrun" can be asserted. Likewise when the source ran dry (a stall of the
 	# host's side, seen under load: a 97-frame gap once), which it counts: each
-	# is silence until its target (441 frames) is queued again.
+	# is silence until its target (441 frames) is queued again; and when a stall
+	# of the VM's graph left more queued than the source keeps (a jump, no gap).
 	[ "$xruns" -eq 0 ] || echo "note: the VM's PipeWire logged $xruns xrun(s) while recording"
 	[ "$under" -eq 0 ] || echo "note: the agent's source ran dry $under time(s) while recording"
+	[ "$dropped" -eq 0 ] || echo "note: the agent's source dropped a backlog of $dropped frames while recording"
 	[ "$xruns" -le 3 ] || vsnd_fail "the VM's PipeWire logged $xruns xruns: too many to tell"
 	[ "$under" -le 3 ] || vsnd_fail "the agent's source ran dry $under times: too many to tell"
-	[ $(( xruns + under )) -eq 0 ] || tones=()
+	[ $(( xruns + under + dropped )) -eq 0 ] || tones=()
 	"$VSND_WAVCHECK" --rate 44100 --channels 2 "${tones[@]}" --max-gap $((2 + 1024 * (xruns + under))) "$wav" \
 		>"$T/check.log" 2>&1 || vsnd_fail "the VM's recording: $(cat "$T/check.log")"
 }

@@ -64,12 +64,12 @@ daemon_start 16 work --backend wav --no-dbus --wav-out "$T/out.wav" --wav-in "$T
 vsnd_wait_for 10 status_is work audio wav || vsnd_fail "the wav daemon did not open audio"
 vsnd_wait_for 10 status_is work vm_connected 1 || vsnd_fail "the wav daemon did not connect to the module"
 mic_set allow work || vsnd_fail "vsnd-ctl mic allow failed"
-xruns_before=$(pw_xruns) under_before=$(agent_field rec_underruns)
+mark=$(mic_mark)
 vm_record "$T/vm-mic.wav"
 vsnd_wait_for 5 status_is work mic_flowing 1 || vsnd_fail "microphone not flowing to the module"
 vsnd_wait_for 5 has_signal "$T/vm-mic.wav" 88200 || vsnd_fail "no 2 s of signal in the VM: $(cat "$T/agent.status")"
 vsnd_stop vm-rec
-mic_check "$T/vm-mic.wav" "$xruns_before" "$under_before"
+mic_check "$T/vm-mic.wav" "$mark"
 vsnd_wait_for 2 agent_over frames_received 88200 ||
 	vsnd_fail "module status: frames_received=$(agent_field frames_received)"
 echo "host microphone -> module's source -> VM app: $(head -n 1 "$T/check.log")"

@@ -49,11 +49,12 @@ int main(void)
 	CHECK(qubes_agent_config_set(&c, NULL, "1") == -EINVAL);
 	CHECK(qubes_agent_config_set(&c, "domid", NULL) == -EINVAL);
 
-	struct qubes_agent_stats st = { .frames_sent = 12, .rec_underruns = 2, .play_rate = 1.0, .rec_rate = 1.0,
+	struct qubes_agent_stats st = { .frames_sent = 12, .rec_underruns = 2, .rec_dropped = 5, .play_rate = 1.0, .rec_rate = 1.0,
 					.domid = 3 };
 	char line[512];
 	qubes_agent_format_stats(&st, line, sizeof(line));
-	CHECK(strstr(line, "domid=3 ") == line && strstr(line, " frames_sent=12 ") && strstr(line, " rec_underruns=2 "));
+	CHECK(strstr(line, "domid=3 ") == line && strstr(line, " frames_sent=12 ") && strstr(line, " rec_underruns=2 ") &&
+	      strstr(line, " rec_dropped=5 "));
 	if (failures)
 		fprintf(stderr, "%d failure(s)\n", failures);
 	return failures ? 1 : 0;
