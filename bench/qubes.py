@@ -8,6 +8,9 @@ with the paced null backend so only the daemon's own work is measured):
   play          one VM playing with the default 5 ms periods
   corked        one VM connected but corked and silent (should cost ~nothing)
   32-vms        32 VMs playing at once (default periods): total daemon CPU, xruns
+  floor-l/floor what one bare timerfd wake-up per period (2.9 / 5 ms) costs on this
+                machine (bench/timer-floor.c): the least any process woken at
+                play-l's / play's pace can cost here, to read those two against
 Figures: daemon CPU per audio second (% of one core), wake-ups per second,
 added latency p50/p99 in both directions, frames lost.
 
@@ -22,6 +25,7 @@ BUILD = sys.argv[1] if len(sys.argv) > 1 else "build"
 SECS = float(sys.argv[2]) if len(sys.argv) > 2 else 20.0
 RUNS = int(sys.argv[3]) if len(sys.argv) > 3 else 3
 QUBES = os.path.join(BUILD, "tools", "vsnd-qubes")
+FLOOR = os.path.join(BUILD, "bench", "timer-floor")
 VMSIM = os.path.join(BUILD, "tests", "qubes", "vsnd-vmsim")
 CLK = os.sysconf("SC_CLK_TCK")
 
@@ -183,6 +187,22 @@ CASES = [
     ("corked", 1, [], 220, 330, True, False),
     ("32-vms", 32, [], 220, 330, False, False),
 ]
+# The wake-up floor at the daemon's two periods (frames at 44.1 kHz).
+FLOORS = [("floor-l", 128), ("floor", 220)]
+
+
+def run_floor(name, period):
+    """timer-floor at PERIOD frames, in the columns of run_case (it moves no audio)."""
+    out = subprocess.run([FLOOR, str(SECS), f"{period * 1000 / 44100:.4f}"], check=True,
+                         capture_output=True, text=True).stdout
+    f = dict(tok.split("=", 1) for tok in out.split("result:")[-1].split() if "=" in tok)
+    wall = float(f["wall_s"])
+    res = {"case": name, "vms": 1, "audio_s": 0, "wall_s": wall, "daemon_cpu_s": float(f["cpu_s"]),
+           "cpu_pct_per_vm": 100.0 * float(f["cpu_s"]) / wall, "wakeups_per_s_per_vm": int(f["ctxsw"]) / wall}
+    res.update({k: 0 for k in KEYS if k not in res})
+    return res
+
+
 KEYS = ["cpu_pct_per_vm", "wakeups_per_s_per_vm", "play_lat_p50_ms", "play_lat_p99_ms",
         "mic_lat_p50_ms", "mic_lat_p99_ms", "frames_lost", "underrun_frames"]
 
@@ -190,8 +210,8 @@ KEYS = ["cpu_pct_per_vm", "wakeups_per_s_per_vm", "play_lat_p50_ms", "play_lat_p
 def main():
     runs = []
     for r in range(RUNS):
-        for case in CASES:
-            res = run_case(*case)
+        for case in CASES + FLOORS:
+            res = run_case(*case) if len(case) > 2 else run_floor(*case)
             res["run"] = r + 1
             runs.append(res)
             print(f"run {r + 1} {res['case']}: cpu {res['cpu_pct_per_vm']:.3f}%/VM, "
