@@ -3,7 +3,8 @@
  * A timerfd pacer: ticks once per period of @period_frames at @rate Hz, like
  * a sound card's period interrupt. Deadlines are computed from the start time
  * and the total frame count (start + frames * 1e9 / rate), never by adding a
- * rounded period length, so a long run does not drift.
+ * rounded period length, so a long run does not drift; between realignments
+ * the kernel's interval timer wakes us (no system call per period to re-arm).
  *
  * The fd is pollable; vsnd_pacer_wait() blocks, vsnd_pacer_ack() reads a
  * ready fd without blocking. When the caller falls behind, the missed
@@ -24,7 +25,11 @@ struct vsnd_pacer {
 	uint32_t period_frames;
 	uint64_t start_ns;
 	uint64_t ticks; /* periods elapsed and reported so far */
+	uint64_t aligned_at; /* the tick at which the timer was last set on the exact grid */
 };
+
+/* The timer runs on the kernel's interval between realignments this many ticks apart. */
+#define VSND_PACER_REALIGN_TICKS 1000
 
 /*
  * Create the timerfd (CLOCK_MONOTONIC, non-blocking, close-on-exec).

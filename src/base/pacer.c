@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <stdbool.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/timerfd.h>
@@ -34,13 +35,23 @@ uint64_t vsnd_pacer_tick_time(const struct vsnd_pacer *p, uint64_t n)
 	return p->start_ns + vsnd_frames_to_ns(n * p->period_frames, p->rate);
 }
 
+/*
+ * The timer is set on the exact tick grid, then left to the kernel's interval
+ * (the period rounded up to a whole ns, so it never fires before a tick and
+ * falls behind the grid by under 1 ns a tick) and set again every
+ * VSND_PACER_REALIGN_TICKS: re-arming at every tick was a system call per
+ * period, as dear as the wake-up itself on a virtual machine.
+ */
 static int arm(struct vsnd_pacer *p)
 {
+	uint64_t period_ns = ((uint64_t)p->period_frames * VSND_NSEC_PER_SEC + p->rate - 1) / p->rate;
 	struct itimerspec its = {
 		.it_value = vsnd_ns_to_timespec(vsnd_pacer_tick_time(p, p->ticks + 1)),
+		.it_interval = vsnd_ns_to_timespec(period_ns),
 	};
 	if (timerfd_settime(p->fd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
 		return -errno;
+	p->aligned_at = p->ticks;
 	return 0;
 }
 
@@ -60,10 +71,7 @@ int vsnd_pacer_stop(struct vsnd_pacer *p)
 	return 0;
 }
 
-/*
- * A one-shot absolute timer re-armed at every tick: the kernel's interval
- * timer would add a rounded period and drift against the frame clock.
- */
+/* The periods come from the clock, not from the timer's count: they cannot drift. */
 int64_t vsnd_pacer_ack(struct vsnd_pacer *p)
 {
 	uint64_t exp;
@@ -81,7 +89,13 @@ int64_t vsnd_pacer_ack(struct vsnd_pacer *p)
 		n = p->ticks;
 	int64_t elapsed = (int64_t)(n - p->ticks);
 	p->ticks = n;
-	int ret = arm(p);
+	/*
+	 * The timer's count and ours part when the timer read a tick as not yet
+	 * due and our clock, read just after, counted it: it would then wake us
+	 * again for a tick already reported. Set it on the grid again then too.
+	 */
+	bool realign = (uint64_t)elapsed != exp || p->ticks - p->aligned_at >= VSND_PACER_REALIGN_TICKS;
+	int ret = realign ? arm(p) : 0;
 	return ret < 0 ? ret : elapsed;
 }
 

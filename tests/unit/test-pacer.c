@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <stdbool.h>
 
 #include "check.h"
 #include "vsnd/clock.h"
@@ -82,11 +83,49 @@ static void test_counts_follow_clock(void)
 	vsnd_pacer_finish(&p);
 }
 
+/*
+ * Between realignments the kernel's interval timer ticks: no system call per
+ * period to re-arm. Periods of 1 ms, each reported no earlier than due, until
+ * the timer was set on the exact grid again for having run
+ * VSND_PACER_REALIGN_TICKS on its interval (at most 3 times as long: a late
+ * wake-up that reported several periods may realign it, as the timer's count
+ * and ours may part there); never for an ordinary tick (re-arming at every
+ * tick fails that at once).
+ */
+static void test_realigns_rarely(void)
+{
+	struct vsnd_pacer p;
+	CHECK_EQ(vsnd_pacer_init(&p, 1000, 1), 0);
+	CHECK_EQ(vsnd_pacer_start(&p, 0), 0);
+	uint64_t ticks = 0, aligned = 0, by_interval = 0;
+	bool periodic = false;
+	while (!periodic) {
+		int64_t n = vsnd_pacer_wait(&p);
+		uint64_t after = vsnd_now_ns();
+		CHECK(n >= 1);
+		ticks += (uint64_t)n;
+		CHECK(after >= vsnd_pacer_tick_time(&p, ticks));
+		CHECK(ticks < 3 * VSND_PACER_REALIGN_TICKS);
+		if (p.aligned_at != aligned) {
+			periodic = ticks - aligned >= VSND_PACER_REALIGN_TICKS;
+			CHECK(n >= 2 || periodic);
+		} else {
+			by_interval++;
+		}
+		aligned = p.aligned_at;
+	}
+	CHECK_EQ(p.ticks, ticks);
+	fprintf(stderr, "%llu periods, %llu wake-ups on the interval alone\n", (unsigned long long)ticks,
+		(unsigned long long)by_interval);
+	vsnd_pacer_finish(&p);
+}
+
 int main(void)
 {
 	RUN(test_invalid);
 	RUN(test_tick_times_do_not_drift);
 	RUN(test_nonblocking_ack);
 	RUN(test_counts_follow_clock);
+	RUN(test_realigns_rarely);
 	return 0;
 }
