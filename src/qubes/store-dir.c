@@ -100,10 +100,16 @@ static int dir_write(struct qubes_store *st, const char *key, const char *value)
 	int ret = key_path(d, key, path, sizeof(path));
 	if (ret < 0)
 		return ret;
-	if ((ret = parent_of(path, parent, sizeof(parent))) < 0 || (ret = mkdir_p(parent)) < 0)
+	if ((ret = parent_of(path, parent, sizeof(parent))) < 0)
 		return ret;
 	snprintf(tmp, sizeof(tmp), "%s.tmp%d", path, (int)getpid());
+	/* The directories are made when missing, not tried at every write (the status line: every second). */
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 && errno == ENOENT) {
+		if ((ret = mkdir_p(parent)) < 0)
+			return ret;
+		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	}
 	if (fd < 0)
 		return -errno;
 	size_t n = strlen(value);
