@@ -109,9 +109,9 @@ echo "daemon: $(cat "$STATUS/vsnd-status/e2e" 2>/dev/null)"
 python3 - "$summary" "$T/lat.dat" "$SECS" "$((a1 - a0))" "$((d1 - d0))" "$(agent_field frames_dropped)" "$((u1 - u0))" \
 	"$(getconf CLK_TCK)" "$(status_field e2e rt_busy)" "$(agent_field play_reprimes)" "${QUBES_E2E_AGENT_OPTS:-}" "${QUBES_E2E_DAEMON_OPTS:-}" \
 	"$FORM" "$((v1 - v0))" "$DIR" "$BUILD" <<'PY'
-import subprocess, sys
+import sys
 sys.path.insert(0, "bench")
-from report import write
+from report import timer_floor, write
 summary, lat, secs, at, dt, dropped, underruns, hz, rt_busy, reprimes, agent_opts, daemon_opts, form, vt, direction, build = sys.argv[1:]
 mic = direction == "mic"
 secs, hz = float(secs), float(hz)
@@ -146,9 +146,7 @@ r["total_cpu_pct"] = r["agent_cpu_pct"] + r["daemon_cpu_pct"]
 
 def floor_pct(period_ms):
     """What a process that only wakes on a timerfd every PERIOD_MS costs here (bench/timer-floor.c)."""
-    out = subprocess.run([f"{build}/bench/timer-floor", "20", f"{period_ms:.4f}"], check=True,
-                         capture_output=True, text=True).stdout
-    f = dict(kv.split("=") for kv in out.split("result:")[-1].split())
+    f = timer_floor(build, 20, period_ms)
     return 100.0 * float(f["cpu_s"]) / float(f["wall_s"])
 
 

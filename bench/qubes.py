@@ -19,13 +19,12 @@ Usage: bench/qubes.py [BUILD_DIR] [SECONDS=20] [RUNS=3]
 import os, shutil, signal, statistics, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from report import machine, summarize, write  # noqa: E402
+from report import machine, summarize, timer_floor, write  # noqa: E402
 
 BUILD = sys.argv[1] if len(sys.argv) > 1 else "build"
 SECS = float(sys.argv[2]) if len(sys.argv) > 2 else 20.0
 RUNS = int(sys.argv[3]) if len(sys.argv) > 3 else 3
 QUBES = os.path.join(BUILD, "tools", "vsnd-qubes")
-FLOOR = os.path.join(BUILD, "bench", "timer-floor")
 VMSIM = os.path.join(BUILD, "tests", "qubes", "vsnd-vmsim")
 CLK = os.sysconf("SC_CLK_TCK")
 
@@ -193,9 +192,7 @@ FLOORS = [("floor-l", 128), ("floor", 220)]
 
 def run_floor(name, period):
     """timer-floor at PERIOD frames, in the columns of run_case (it moves no audio)."""
-    out = subprocess.run([FLOOR, str(SECS), f"{period * 1000 / 44100:.4f}"], check=True,
-                         capture_output=True, text=True).stdout
-    f = dict(tok.split("=", 1) for tok in out.split("result:")[-1].split() if "=" in tok)
+    f = timer_floor(BUILD, SECS, period * 1000 / 44100)
     wall = float(f["wall_s"])
     res = {"case": name, "vms": 1, "audio_s": 0, "wall_s": wall, "daemon_cpu_s": float(f["cpu_s"]),
            "cpu_pct_per_vm": 100.0 * float(f["cpu_s"]) / wall, "wakeups_per_s_per_vm": int(f["ctxsw"]) / wall}

@@ -6,7 +6,7 @@ Input lines: CASE<TAB>AUDIO_SECONDS<TAB>PERIOD_MS<TAB>result: key=value ...
 Figures per BENCH.md: CPU per audio second (% of one core), wakeups per second,
 latency; median and range over the runs of each case.
 """
-import json, os, platform, statistics, sys
+import json, os, platform, statistics, subprocess, sys
 
 
 def machine():
@@ -29,6 +29,13 @@ def summarize(runs, case_of, keys):
     return {c: {**{k: statistics.median(r[k] for r in rs) for k in keys},
                 **{k + "_range": [min(r[k] for r in rs), max(r[k] for r in rs)] for k in keys}}
             for c, rs in cases.items()}
+
+
+def timer_floor(build, secs, period_ms):
+    """bench/timer-floor for SECS at PERIOD_MS: its result line as a dict (cpu_s, wall_s, ctxsw, ...)."""
+    out = subprocess.run([os.path.join(build, "bench", "timer-floor"), str(secs), f"{period_ms:.4f}"],
+                         check=True, capture_output=True, text=True).stdout
+    return dict(tok.split("=", 1) for tok in out.split("result:")[-1].split() if "=" in tok)
 
 
 def write(name, **doc):

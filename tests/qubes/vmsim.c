@@ -29,6 +29,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,18 +99,27 @@ static void flush_play(struct sim *s)
 	}
 }
 
+/* Queue up to @frames (as many as fit) of the signal, or of silence, to send next. */
+static uint32_t stage(struct sim *s, uint32_t frames, bool silent)
+{
+	if (frames > sizeof(s->pending) / 4)
+		frames = sizeof(s->pending) / 4;
+	if (silent)
+		memset(s->pending, 0, (size_t)frames * 4);
+	else
+		vsnd_audio_signal_fill(&s->gen, s->pending, frames);
+	s->pending_len = frames * 4;
+	s->pending_off = 0;
+	return frames;
+}
+
 static void produce(struct sim *s, uint32_t frames)
 {
 	if (s->pending_off < s->pending_len || s->played >= s->to_play)
 		return;
 	if (frames > s->to_play - s->played)
 		frames = (uint32_t)(s->to_play - s->played);
-	if (frames > sizeof(s->pending) / 4)
-		frames = sizeof(s->pending) / 4;
-	vsnd_audio_signal_fill(&s->gen, s->pending, frames);
-	s->pending_len = frames * 4;
-	s->pending_off = 0;
-	s->played += frames;
+	s->played += stage(s, frames, false);
 }
 
 static void pump(struct sim *s)
@@ -196,11 +206,7 @@ static void command(struct sim *s, char *cmd)
 			pump(s);
 		} else {
 			if (silence && s->pending_off == s->pending_len) {
-				if (silence > sizeof(s->pending) / 4)
-					silence = sizeof(s->pending) / 4;
-				memset(s->pending, 0, (size_t)silence * 4);
-				s->pending_len = silence * 4;
-				s->pending_off = 0;
+				stage(s, silence, true);
 				flush_play(s);
 			}
 			/* Start a little ahead, as a VM's audio module keeps some queued. */
